@@ -1,0 +1,11 @@
+//! The wire: request and response types of every documented route, and the server functions
+//! that serve them. The browser calls these functions; external clients POST the same JSON.
+//! Statuses and envelopes are finished in one place, the server's `envelope` layer.
+
+pub mod chatcli;
+pub mod error;
+pub mod nchat;
+#[cfg(feature = "ssr")]
+pub mod request;
+
+pub use error::ApiError;

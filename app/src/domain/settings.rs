@@ -1,0 +1,51 @@
+//! The process settings the domain needs. Built by the server from environment variables and
+//! flags (see `server/src/config.rs`); tests shorten the lifetimes to watch things expire.
+
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registration {
+    Open,
+    /// Sign-up needs a code made with `hearth invite create`.
+    Invite,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base of links in mails, e.g. `https://chat.example.org`.
+    pub public_url: String,
+    pub email_verification_required: bool,
+    pub registration: Registration,
+    pub jwt_secret: Vec<u8>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub verification_code_ttl: Duration,
+    pub reset_link_ttl: Duration,
+    /// Attempts per minute at each sensitive auth action, from one IP address...
+    pub auth_limit_per_ip: u32,
+    /// ...and against one account.
+    pub auth_limit_per_account: u32,
+    /// Password hashes computed at once; each takes ~19 MiB and one core for ~20 ms.
+    pub password_hash_concurrency: usize,
+    pub mail_from: String,
+}
+
+impl Settings {
+    /// Defaults suitable for tests and local runs; the server overrides from its config.
+    pub fn new(public_url: impl Into<String>, jwt_secret: Vec<u8>) -> Self {
+        Settings {
+            public_url: public_url.into(),
+            email_verification_required: true,
+            registration: Registration::Open,
+            jwt_secret,
+            access_token_ttl: Duration::from_secs(24 * 3600),
+            refresh_token_ttl: Duration::from_secs(60 * 24 * 3600),
+            verification_code_ttl: Duration::from_secs(5 * 60),
+            reset_link_ttl: Duration::from_secs(3600),
+            auth_limit_per_ip: 30,
+            auth_limit_per_account: 10,
+            password_hash_concurrency: 2,
+            mail_from: "Hearth <no-reply@hearth.localhost>".into(),
+        }
+    }
+}

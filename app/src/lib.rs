@@ -1,0 +1,8 @@
+//! Hearth's Leptos app, compiled twice: with `ssr` inside the server binary, with `hydrate` in
+//! the browser. `api` (wire types and the server functions that ARE the REST routes) and `ui`
+//! exist on both sides; `domain` (rules and storage) only on the server.
+
+pub mod api;
+#[cfg(feature = "ssr")]
+pub mod domain;
+pub mod ui;

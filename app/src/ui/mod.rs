@@ -1,0 +1,60 @@
+//! Pages and components, rendered on the server and hydrated in the browser.
+
+mod reset_password;
+mod welcome;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+pub use reset_password::ResetPasswordPage;
+pub use welcome::WelcomePage;
+
+/// The HTML document around the app. Everything it loads comes from Hearth itself.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="hearth" href="/pkg/hearth.css"/>
+        <Title text="Hearth"/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("") view=WelcomePage/>
+                <Route path=path!("/user/reset-password") view=ResetPasswordPage/>
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="page narrow">
+            <h1>"Page not found"</h1>
+            <p>"There is nothing at this address. "<a href="/">"Go to the start page"</a>"."</p>
+        </main>
+    }
+}

@@ -1,0 +1,171 @@
+//! Process configuration: the `hearth` command line, every option also read from an environment
+//! variable (`hearth serve --help` lists them). Secrets are never printed.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use app::domain::settings::{Registration, Settings};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "hearth", version, about = "Hearth: a self-hosted chat server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (creates and migrates the database on start).
+    Serve(ServeArgs),
+    /// Create or update the database schema, then exit.
+    Migrate(StorageArgs),
+    /// Manage invite codes (for HEARTH_REGISTRATION=invite).
+    Invite {
+        #[command(subcommand)]
+        command: InviteCommand,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InviteCommand {
+    /// Print a new invite code.
+    Create {
+        /// How many sign-ups the code allows.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Give an account a server role: owner, admin, moderator, member or guest.
+    SetRole {
+        name: String,
+        role: String,
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StorageArgs {
+    /// `sqlite://path/to/file.db` or `postgres://user@host/db`. Default: a SQLite file under the data folder.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Where Hearth keeps its SQLite file, generated secret and mail outbox.
+    #[arg(long, env = "HEARTH_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+}
+
+impl StorageArgs {
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("hearth.db").display()))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmailVerification {
+    Required,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RegistrationMode {
+    Open,
+    Invite,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HEARTH_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// The address people reach Hearth at, used in mailed links. Default: http://<HEARTH_ADDR>.
+    #[arg(long, env = "HEARTH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Secret that signs access tokens. Default: generated once and kept in <data dir>/jwt-secret.
+    #[arg(long, env = "HEARTH_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Outgoing mail server, e.g. smtp://127.0.0.1:2525 or smtps://user:pass@mail.example.org.
+    /// When unset, mails are logged and written to <data dir>/outbox.
+    #[arg(long, env = "HEARTH_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender of Hearth's mails.
+    #[arg(long, env = "HEARTH_MAIL_FROM", default_value = "Hearth <no-reply@hearth.localhost>")]
+    pub mail_from: String,
+    /// Whether new accounts must confirm their e-mail address with a mailed code.
+    #[arg(long, env = "HEARTH_EMAIL_VERIFICATION", value_enum, default_value = "required")]
+    pub email_verification: EmailVerification,
+    /// `open`: anyone may sign up; `invite`: sign-up needs a code from `hearth invite create`.
+    #[arg(long, env = "HEARTH_REGISTRATION", value_enum, default_value = "open")]
+    pub registration: RegistrationMode,
+    /// Folder holding the built browser bundle (`pkg/hearth.js`, `pkg/hearth_bg.wasm`).
+    #[arg(long, env = "HEARTH_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Sign-in, sign-up, verification and reset attempts allowed per minute from one IP address.
+    #[arg(long, env = "HEARTH_AUTH_LIMIT_PER_IP", default_value_t = 30)]
+    pub auth_limit_per_ip: u32,
+    /// The same attempts allowed per minute against one account.
+    #[arg(long, env = "HEARTH_AUTH_LIMIT_PER_ACCOUNT", default_value_t = 10)]
+    pub auth_limit_per_account: u32,
+    /// Largest request body accepted on the JSON routes, in bytes.
+    #[arg(long, env = "HEARTH_BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
+    pub body_limit_bytes: usize,
+    #[arg(long, env = "HEARTH_ACCESS_TOKEN_TTL_SECS", default_value_t = 24 * 3600)]
+    pub access_token_ttl_secs: u64,
+    #[arg(long, env = "HEARTH_REFRESH_TOKEN_TTL_SECS", default_value_t = 60 * 24 * 3600)]
+    pub refresh_token_ttl_secs: u64,
+    #[arg(long, env = "HEARTH_VERIFICATION_CODE_TTL_SECS", default_value_t = 5 * 60)]
+    pub verification_code_ttl_secs: u64,
+    #[arg(long, env = "HEARTH_RESET_LINK_TTL_SECS", default_value_t = 3600)]
+    pub reset_link_ttl_secs: u64,
+}
+
+impl ServeArgs {
+    /// Defaults, as if `hearth serve` ran with no flags and no environment (tests start here).
+    pub fn defaults() -> Self {
+        #[derive(Parser)]
+        struct Only {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        Only::try_parse_from(["hearth"]).expect("the defaults parse").serve
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.addr))
+    }
+
+    /// The domain's settings, with `jwt_secret` already resolved.
+    pub fn settings(&self, public_url: String, jwt_secret: Vec<u8>) -> Settings {
+        let mut settings = Settings::new(public_url, jwt_secret);
+        settings.email_verification_required = self.email_verification == EmailVerification::Required;
+        settings.registration = match self.registration {
+            RegistrationMode::Open => Registration::Open,
+            RegistrationMode::Invite => Registration::Invite,
+        };
+        settings.access_token_ttl = Duration::from_secs(self.access_token_ttl_secs);
+        settings.refresh_token_ttl = Duration::from_secs(self.refresh_token_ttl_secs);
+        settings.verification_code_ttl = Duration::from_secs(self.verification_code_ttl_secs);
+        settings.reset_link_ttl = Duration::from_secs(self.reset_link_ttl_secs);
+        settings.auth_limit_per_ip = self.auth_limit_per_ip;
+        settings.auth_limit_per_account = self.auth_limit_per_account;
+        settings.password_hash_concurrency = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        settings.mail_from = self.mail_from.clone();
+        settings
+    }
+}

@@ -1,0 +1,171 @@
+//! Builds Hearth from its configuration and serves it. Tests call `start` with port 0 and get the
+//! address back, so every test runs its own server on its own database.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::Context;
+use app::domain::mail::Mailer;
+use app::domain::store::Store;
+use app::domain::AppState;
+use app::ui::{shell, App};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::config::ServeArgs;
+use crate::envelope::{envelope, EnvelopeConfig};
+
+/// The stylesheet is compiled in, so pages are styled even before a browser bundle is built.
+const STYLESHEET: &str = include_str!("../../style/main.css");
+
+pub async fn open_store(storage: &crate::config::StorageArgs) -> anyhow::Result<Store> {
+    let url = storage.database_url();
+    let store = Store::connect(&url).await.map_err(|e| anyhow::anyhow!("{e}")).context("opening the database")?;
+    store.migrate().await.map_err(|e| anyhow::anyhow!("{e}")).context("migrating the database")?;
+    Ok(store)
+}
+
+/// The secret that signs access tokens: configured, or generated once and kept in the data folder.
+fn jwt_secret(config: &ServeArgs) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = config.jwt_secret.as_ref().filter(|s| !s.is_empty()) {
+        anyhow::ensure!(secret.len() >= 32, "HEARTH_JWT_SECRET must be at least 32 characters");
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let path = config.storage.data_dir.join("jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if existing.len() >= 32 {
+            return Ok(existing.as_bytes().to_vec());
+        }
+    }
+    std::fs::create_dir_all(&config.storage.data_dir).with_context(|| format!("creating {}", config.storage.data_dir.display()))?;
+    let secret = hex::encode(rand::random::<[u8; 32]>());
+    write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+pub async fn build_state(config: &ServeArgs) -> anyhow::Result<AppState> {
+    let store = open_store(&config.storage).await?;
+    let mailer = match config.smtp_url.as_ref().filter(|u| !u.is_empty()) {
+        Some(url) => Mailer::smtp(url, &config.mail_from).map_err(anyhow::Error::msg)?,
+        None => {
+            let outbox = config.storage.data_dir.join("outbox");
+            tracing::warn!("HEARTH_SMTP_URL is not set: mails go to the log and to {}", outbox.display());
+            Mailer::outbox(outbox)
+        }
+    };
+    let settings = config.settings(config.public_url(), jwt_secret(config)?);
+    Ok(AppState::new(store, settings, mailer))
+}
+
+pub fn router(state: AppState, config: &ServeArgs) -> Router {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("hearth")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .build();
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let page = {
+        let options = leptos_options.clone();
+        move || shell(options.clone())
+    };
+    Router::new()
+        .route("/pkg/hearth.css", get(stylesheet))
+        .leptos_routes_with_context(&leptos_options, routes, context.clone(), page)
+        .fallback(file_and_error_handler_with_context(context, shell))
+        .layer(axum::middleware::from_fn_with_state(
+            EnvelopeConfig { body_limit_bytes: config.body_limit_bytes },
+            envelope,
+        ))
+        .with_state(leptos_options)
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    ([(http::header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLESHEET)
+}
+
+/// A server running in the background of this process.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+        self.state.store.close().await;
+    }
+}
+
+/// Binds `config.addr` (port 0 picks a free one) and serves in a background task.
+pub async fn start(config: &ServeArgs) -> anyhow::Result<RunningServer> {
+    let state = build_state(config).await?;
+    let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    let app = router(state.clone(), config).into_make_service_with_connect_info::<SocketAddr>();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(RunningServer { addr, state, stop: Some(stop), task })
+}
+
+/// Serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: &ServeArgs) -> anyhow::Result<()> {
+    let server = start(config).await?;
+    tracing::info!("Hearth is listening on http://{} (public URL {})", server.addr, config.public_url());
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    server.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
