@@ -146,10 +146,6 @@ impl ServeArgs {
         Only::try_parse_from(["hearth"]).expect("the defaults parse").serve
     }
 
-    pub fn public_url(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.addr))
-    }
-
     /// The domain's settings, with `jwt_secret` already resolved.
     pub fn settings(&self, public_url: String, jwt_secret: Vec<u8>) -> Settings {
         let mut settings = Settings::new(public_url, jwt_secret);

@@ -114,6 +114,10 @@ fn invalid_json(surface: Surface) -> ApiError {
 
 fn parse_json_object(bytes: &[u8], surface: Surface, has_bearer: bool) -> Result<Value, ApiError> {
     let value: Value = serde_json::from_slice(bytes).map_err(|_| invalid_json(surface))?;
+    if contains_nul(&value) {
+        // PostgreSQL cannot store NUL in text, and no person types one.
+        return Err(ApiError::new(400, codes::VALIDATION_ERROR, "Text cannot contain NUL characters."));
+    }
     match &value {
         // ChatCLI treats an empty object like no body at all (unless the token came as a header).
         Value::Object(fields) if fields.is_empty() && surface == Surface::ChatCli && !has_bearer => Err(invalid_json(surface)),
@@ -122,10 +126,23 @@ fn parse_json_object(bytes: &[u8], surface: Surface, has_bearer: bool) -> Result
     }
 }
 
+fn contains_nul(value: &Value) -> bool {
+    match value {
+        Value::String(text) => text.contains('\0'),
+        Value::Array(items) => items.iter().any(contains_nul),
+        Value::Object(fields) => fields.iter().any(|(key, value)| key.contains('\0') || contains_nul(value)),
+        _ => false,
+    }
+}
+
 fn form_to_json(bytes: &[u8]) -> Result<Value, ApiError> {
     let fields: BTreeMap<String, String> =
         serde_urlencoded::from_bytes(bytes).map_err(|_| ApiError::bad_request("Invalid form data."))?;
-    Ok(Value::Object(fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect()))
+    let value = Value::Object(fields.into_iter().map(|(k, v)| (k, Value::String(v))).collect());
+    if contains_nul(&value) {
+        return Err(ApiError::new(400, codes::VALIDATION_ERROR, "Text cannot contain NUL characters."));
+    }
+    Ok(value)
 }
 
 /// Gives a finished response its surface's envelope where it is an error.

@@ -59,7 +59,8 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
-pub async fn build_state(config: &ServeArgs) -> anyhow::Result<AppState> {
+/// `public_url` is where mailed links point (the configured one, or the bound address).
+pub async fn build_state(config: &ServeArgs, public_url: String) -> anyhow::Result<AppState> {
     let store = open_store(&config.storage).await?;
     let mailer = match config.smtp_url.as_ref().filter(|u| !u.is_empty()) {
         Some(url) => Mailer::smtp(url, &config.mail_from).map_err(anyhow::Error::msg)?,
@@ -69,7 +70,7 @@ pub async fn build_state(config: &ServeArgs) -> anyhow::Result<AppState> {
             Mailer::outbox(outbox)
         }
     };
-    let settings = config.settings(config.public_url(), jwt_secret(config)?);
+    let settings = config.settings(public_url, jwt_secret(config)?);
     Ok(AppState::new(store, settings, mailer))
 }
 
@@ -124,9 +125,10 @@ impl RunningServer {
 
 /// Binds `config.addr` (port 0 picks a free one) and serves in a background task.
 pub async fn start(config: &ServeArgs) -> anyhow::Result<RunningServer> {
-    let state = build_state(config).await?;
     let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+    let state = build_state(config, public_url).await?;
     let app = router(state.clone(), config).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -142,7 +144,7 @@ pub async fn start(config: &ServeArgs) -> anyhow::Result<RunningServer> {
 /// Serves until Ctrl-C or SIGTERM.
 pub async fn serve(config: &ServeArgs) -> anyhow::Result<()> {
     let server = start(config).await?;
-    tracing::info!("Hearth is listening on http://{} (public URL {})", server.addr, config.public_url());
+    tracing::info!("Hearth is listening on http://{} (public URL {})", server.addr, server.state.settings.public_url);
     shutdown_signal().await;
     tracing::info!("shutting down");
     server.stop().await;

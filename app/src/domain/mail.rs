@@ -54,9 +54,9 @@ impl Mailer {
                 Ok(())
             }
             Mailer::Outbox { folder } => {
-                // The body carries codes and links: this mode is for local runs only (see README).
-                tracing::info!(to = %mail.to, subject = %mail.subject, "mail written to the outbox (no HEARTH_SMTP_URL)");
                 let file = folder.join(format!("{}-{}.txt", super::store::now_ms(), rand::random::<u32>()));
+                // Subject and body carry codes and links, which never go to the log: the file does.
+                tracing::info!(to = %mail.to, file = %file.display(), "mail written to the outbox (no HEARTH_SMTP_URL)");
                 let text = format!("To: {}\nSubject: {}\n\n{}\n", mail.to, mail.subject, mail.body);
                 let write = async {
                     tokio::fs::create_dir_all(folder).await?;

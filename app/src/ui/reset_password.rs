@@ -59,7 +59,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                 }.into_any(),
                 None => ().into_any(),
             }}
-            {link_missing.then(|| view! {
+            {(link_missing && !done_without_js).then(|| view! {
                 <p class="notice error" role="alert">
                     "This link is incomplete. Open the link from the reset email again, or ask for a new one."
                 </p>

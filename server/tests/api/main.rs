@@ -1,0 +1,13 @@
+//! Integration tests: each scenario runs against a real Hearth on a random port, once on SQLite
+//! and once on PostgreSQL, through its public HTTP surface.
+
+mod helpers;
+mod smtp;
+
+mod accounts;
+mod bad_input;
+mod cross_surface;
+mod nchat_auth;
+mod passwords;
+mod secrets;
+mod sessions;
