@@ -133,6 +133,28 @@ pub struct ServeArgs {
     pub verification_code_ttl_secs: u64,
     #[arg(long, env = "HEARTH_RESET_LINK_TTL_SECS", default_value_t = 3600)]
     pub reset_link_ttl_secs: u64,
+    /// NATS server that links several Hearth nodes sharing one PostgreSQL database
+    /// (e.g. nats://127.0.0.1:4222). Unset: one node, events delivered in-process.
+    #[arg(long, env = "HEARTH_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// NATS subject the nodes of one deployment share.
+    #[arg(long, env = "HEARTH_NATS_SUBJECT", default_value = "hearth.events")]
+    pub nats_subject: String,
+    /// This node's name in presence announcements. Default: random at each start.
+    #[arg(long, env = "HEARTH_NODE_ID")]
+    pub node_id: Option<String>,
+    /// Frames queued for one WebSocket before the client counts as not reading and is cut off.
+    #[arg(long, env = "HEARTH_WS_QUEUE_FRAMES", default_value_t = 256)]
+    pub ws_queue_frames: usize,
+    /// Largest WebSocket frame a client may send, in bytes (larger: closed with 1009).
+    #[arg(long, env = "HEARTH_WS_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub ws_max_frame_bytes: usize,
+    /// Frames per second one WebSocket may send on average, bursts of twice that (more: closed with 1008).
+    #[arg(long, env = "HEARTH_WS_FRAMES_PER_SEC", default_value_t = 20)]
+    pub ws_frames_per_sec: u32,
+    /// Seconds a new WebSocket has to send its `auth` frame (then: closed with 1008).
+    #[arg(long, env = "HEARTH_WS_AUTH_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_auth_timeout_secs: u64,
 }
 
 impl ServeArgs {
@@ -144,6 +166,17 @@ impl ServeArgs {
             serve: ServeArgs,
         }
         Only::try_parse_from(["hearth"]).expect("the defaults parse").serve
+    }
+
+    pub fn live_config(&self) -> crate::live::socket::LiveConfig {
+        crate::live::socket::LiveConfig {
+            queue_frames: self.ws_queue_frames,
+            max_frame_bytes: self.ws_max_frame_bytes,
+            frames_per_sec: self.ws_frames_per_sec,
+            auth_timeout: Duration::from_secs(self.ws_auth_timeout_secs),
+            session_check_every: Duration::from_secs(30),
+            typing_every: Duration::from_secs(2),
+        }
     }
 
     /// The domain's settings, with `jwt_secret` already resolved.

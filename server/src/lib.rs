@@ -3,5 +3,7 @@
 
 pub mod config;
 pub mod envelope;
+pub mod live;
 pub mod startup;
 pub mod telemetry;
+pub mod testing;

@@ -36,5 +36,6 @@ async fn main() -> anyhow::Result<()> {
 async fn admin_state(storage: hearth::config::StorageArgs) -> anyhow::Result<app::domain::AppState> {
     let store = startup::open_store(&storage).await?;
     let settings = app::domain::settings::Settings::new("http://localhost", b"admin-commands-sign-nothing".to_vec());
-    Ok(app::domain::AppState::new(store, settings, app::domain::mail::Mailer::outbox(storage.data_dir.join("outbox"))))
+    let mailer = app::domain::mail::Mailer::outbox(storage.data_dir.join("outbox"));
+    Ok(app::domain::AppState::new(store, settings, mailer, std::sync::Arc::new(app::domain::events::NoEvents)))
 }

@@ -3,8 +3,10 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
+use app::domain::events::EventSink;
 use app::domain::mail::Mailer;
 use app::domain::store::Store;
 use app::domain::AppState;
@@ -20,6 +22,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::ServeArgs;
 use crate::envelope::{envelope, EnvelopeConfig};
+use crate::live::bus::{connect_nats, LocalBus};
+use crate::live::socket::{self, Live};
+use crate::live::Hub;
 
 /// The stylesheet is compiled in, so pages are styled even before a browser bundle is built.
 const STYLESHEET: &str = include_str!("../../style/main.css");
@@ -59,8 +64,8 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(contents.as_bytes())
 }
 
-/// `public_url` is where mailed links point (the configured one, or the bound address).
-pub async fn build_state(config: &ServeArgs, public_url: String) -> anyhow::Result<AppState> {
+/// The shared state and this node's hub. `public_url` is where mailed links point.
+pub async fn build_state(config: &ServeArgs, public_url: String) -> anyhow::Result<(AppState, Arc<Hub>)> {
     let store = open_store(&config.storage).await?;
     let mailer = match config.smtp_url.as_ref().filter(|u| !u.is_empty()) {
         Some(url) => Mailer::smtp(url, &config.mail_from).map_err(anyhow::Error::msg)?,
@@ -71,10 +76,17 @@ pub async fn build_state(config: &ServeArgs, public_url: String) -> anyhow::Resu
         }
     };
     let settings = config.settings(public_url, jwt_secret(config)?);
-    Ok(AppState::new(store, settings, mailer))
+    let node = config.node_id.clone().unwrap_or_else(|| format!("node-{:08x}", rand::random::<u32>()));
+    let hub = Hub::new(node);
+    let events: Arc<dyn EventSink> = match config.nats_url.as_ref().filter(|u| !u.is_empty()) {
+        Some(url) => connect_nats(url, config.nats_subject.clone(), hub.clone()).await?,
+        None => LocalBus::new(hub.clone()),
+    };
+    Ok((AppState::new(store, settings, mailer, events), hub))
 }
 
-pub fn router(state: AppState, config: &ServeArgs) -> Router {
+pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
+    let live = Live { app: state.clone(), hub, config: Arc::new(config.live_config()) };
     let leptos_options = LeptosOptions::builder()
         .output_name("hearth")
         .site_root(config.site_root.display().to_string())
@@ -91,6 +103,7 @@ pub fn router(state: AppState, config: &ServeArgs) -> Router {
     };
     Router::new()
         .route("/pkg/hearth.css", get(stylesheet))
+        .route("/ws", get(socket::upgrade).with_state(live))
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), page)
         .fallback(file_and_error_handler_with_context(context, shell))
         .layer(axum::middleware::from_fn_with_state(
@@ -108,6 +121,7 @@ async fn stylesheet() -> impl IntoResponse {
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub state: AppState,
+    pub hub: Arc<Hub>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -128,8 +142,8 @@ pub async fn start(config: &ServeArgs) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(config.addr).await.with_context(|| format!("binding {}", config.addr))?;
     let addr = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-    let state = build_state(config, public_url).await?;
-    let app = router(state.clone(), config).into_make_service_with_connect_info::<SocketAddr>();
+    let (state, hub) = build_state(config, public_url).await?;
+    let app = router(state.clone(), hub.clone(), config).into_make_service_with_connect_info::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -138,7 +152,7 @@ pub async fn start(config: &ServeArgs) -> anyhow::Result<RunningServer> {
             })
             .await
     });
-    Ok(RunningServer { addr, state, stop: Some(stop), task })
+    Ok(RunningServer { addr, state, hub, stop: Some(stop), task })
 }
 
 /// Serves until Ctrl-C or SIGTERM.

@@ -3,9 +3,12 @@
 //! Statuses and envelopes are finished in one place, the server's `envelope` layer.
 
 pub mod chatcli;
+pub mod chats;
 pub mod error;
+pub mod ids;
 pub mod nchat;
 #[cfg(feature = "ssr")]
 pub mod request;
+pub mod ws;
 
 pub use error::ApiError;

@@ -2,7 +2,9 @@
 //! WebSocket, browser) parses its input, calls in here, and renders the result its own way.
 
 pub mod accounts;
+pub mod chats;
 pub mod error;
+pub mod events;
 pub mod mail;
 pub mod names;
 pub mod passwords;

@@ -8,6 +8,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::events::Event;
 use super::names::Role;
 use super::store::{ms, now_ms};
 use super::{AppState, DomainError, DomainResult};
@@ -126,6 +127,19 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> DomainResult<
     Ok(Caller { user_id, session_id: claims.sid, username, email, role: Role::parse(&role).unwrap_or(Role::Guest) })
 }
 
+/// True while a session is neither revoked nor expired (and its account still active).
+pub async fn session_alive(state: &AppState, session_id: i64) -> DomainResult<bool> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.disabled_at IS NULL AND u.deleted_at IS NULL",
+    )
+    .bind(session_id)
+    .bind(now_ms())
+    .fetch_optional(state.store.pool())
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Trades a refresh token for a new pair. A token used before revokes its session.
 pub async fn refresh(state: &AppState, refresh_token: &str) -> DomainResult<IssuedTokens> {
     let token = refresh_token.trim();
@@ -173,12 +187,18 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> DomainResult<Issu
 }
 
 pub async fn revoke_session(state: &AppState, session_id: i64, reason: &str) -> DomainResult<()> {
-    sqlx::query("UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL")
-        .bind(now_ms())
-        .bind(reason)
-        .bind(session_id)
-        .execute(state.store.pool())
-        .await?;
+    let revoked: Option<(i64,)> = sqlx::query_as(
+        "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL RETURNING user_id",
+    )
+    .bind(now_ms())
+    .bind(reason)
+    .bind(session_id)
+    .fetch_optional(state.store.pool())
+    .await?;
+    if let Some((user_id,)) = revoked {
+        // Open sockets of this session close too.
+        state.events.publish(Event::SessionsRevoked { user_id, session_id: Some(session_id) });
+    }
     Ok(())
 }
 
@@ -189,6 +209,7 @@ pub async fn revoke_all_sessions(state: &AppState, user_id: i64, reason: &str) -
         .bind(user_id)
         .execute(state.store.pool())
         .await?;
+    state.events.publish(Event::SessionsRevoked { user_id, session_id: None });
     Ok(())
 }
 

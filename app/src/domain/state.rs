@@ -4,6 +4,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::events::EventSink;
 use super::mail::Mailer;
 use super::passwords::Passwords;
 use super::rate_limit::RateLimiter;
@@ -18,6 +19,8 @@ pub struct Shared {
     pub store: Store,
     pub settings: Settings,
     pub mailer: Mailer,
+    /// Where stored changes are announced (the live bus).
+    pub events: Arc<dyn EventSink>,
     pub limiter: RateLimiter,
     pub passwords: Passwords,
     pub token_keys: TokenKeys,
@@ -25,7 +28,7 @@ pub struct Shared {
 }
 
 impl AppState {
-    pub fn new(store: Store, settings: Settings, mailer: Mailer) -> Self {
+    pub fn new(store: Store, settings: Settings, mailer: Mailer, events: Arc<dyn EventSink>) -> Self {
         AppState(Arc::new(Shared {
             passwords: Passwords::new(settings.password_hash_concurrency),
             token_keys: TokenKeys::new(&settings.jwt_secret),
@@ -34,6 +37,7 @@ impl AppState {
             store,
             settings,
             mailer,
+            events,
         }))
     }
 }

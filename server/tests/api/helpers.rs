@@ -9,17 +9,12 @@ use hearth::startup::{self, RunningServer};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use sqlx::Connection;
 
 use crate::smtp::MailServer;
 
 pub const PASSWORD: &str = "Corr3ct-horse";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use hearth::testing::Backend;
 
 /// Runs a scenario `async fn name(backend: Backend)` once per backend, as `name::sqlite` and
 /// `name::postgres`.
@@ -48,42 +43,14 @@ pub struct TestApp {
     server: Option<RunningServer>,
 }
 
-/// A scratch folder removed when the test ends.
-fn scratch_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("hearth-test-{}", hex_id()));
-    std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
-}
-
-fn hex_id() -> String {
-    format!("{:016x}", rand::random::<u64>())
-}
-
-pub fn postgres_admin_url() -> String {
-    std::env::var("HEARTH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
 /// A new, empty database for one test.
-pub async fn fresh_database(backend: Backend, data_dir: &std::path::Path) -> String {
-    match backend {
-        Backend::Sqlite => format!("sqlite://{}", data_dir.join("hearth.db").display()),
-        Backend::Postgres => {
-            let admin = postgres_admin_url();
-            let name = format!("hearth_test_{}", hex_id());
-            let mut conn = sqlx::PgConnection::connect(&admin)
-                .await
-                .unwrap_or_else(|e| panic!("PostgreSQL at {admin} is needed for the postgres tests (start it, or set HEARTH_TEST_POSTGRES_URL): {e}"));
-            let create = format!("CREATE DATABASE {name}");
-            sqlx::query(&create).execute(&mut conn).await.expect("create test database");
-            let (base, _) = admin.rsplit_once('/').expect("database URL has a path");
-            format!("{base}/{name}")
-        }
-    }
+pub async fn fresh_database(backend: Backend, scratch: &std::path::Path) -> String {
+    hearth::testing::fresh_database(backend, scratch).await.expect("fresh database")
 }
 
 /// The configuration every test server starts from: random port, fresh database, our SMTP.
 pub async fn test_config(backend: Backend, mail: &MailServer) -> ServeArgs {
-    let data_dir = scratch_dir();
+    let data_dir = hearth::testing::scratch_dir("test");
     let mut config = ServeArgs::defaults();
     config.addr = "127.0.0.1:0".parse().expect("loopback address");
     config.storage.data_dir = data_dir.clone();

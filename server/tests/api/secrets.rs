@@ -14,8 +14,7 @@ on_both_backends!(passwords_tokens_and_codes_stay_out_of_the_log);
 
 async fn passwords_tokens_and_codes_stay_out_of_the_log(backend: Backend) {
     let mail = MailServer::start().await;
-    let data_dir = std::env::temp_dir().join(format!("hearth-log-test-{:x}", rand::random::<u64>()));
-    std::fs::create_dir_all(&data_dir).expect("scratch dir");
+    let data_dir = hearth::testing::scratch_dir("log-test");
     let database_url = fresh_database(backend, &data_dir).await;
     let port = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");

@@ -1,0 +1,180 @@
+//! The ChatCLI chat routes (`/chat/*`), shaped as `shared/reference/chatcli-wire.md` gives them,
+//! plus Hearth's `/chat/post-message`, `before`/`after` cursors on `/chat/messages`.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+use super::ids::Id;
+use super::ws::ChatMessage;
+use super::ApiError;
+#[cfg(feature = "ssr")]
+use super::request::{caller, set_status, state};
+#[cfg(feature = "ssr")]
+use crate::domain::chats;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatListItem {
+    #[serde(rename = "chatID")]
+    pub chat_id: i64,
+    pub name: String,
+    /// `private` or `group`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatList {
+    pub response: Vec<ChatListItem>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ChatIdReply {
+    #[serde(rename = "chatID")]
+    pub chat_id: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MembersReply {
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessagesReply {
+    pub messages: Vec<ChatMessage>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PostedReply {
+    #[serde(rename = "messageID")]
+    pub message_id: i64,
+    #[serde(rename = "chatID")]
+    pub chat_id: i64,
+    pub timestamp: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusReply {
+    pub message: String,
+}
+
+#[cfg(feature = "ssr")]
+async fn chat_list(session_token: Option<String>, archived: bool) -> Result<ChatList, ApiError> {
+    let state = state()?;
+    let caller = caller(&state, session_token.as_deref()).await?;
+    let chats = chats::list_chats(&state, &caller, archived).await?;
+    Ok(ChatList {
+        response: chats.into_iter().map(|c| ChatListItem { chat_id: c.id, name: c.name, kind: c.kind.as_str().into() }).collect(),
+    })
+}
+
+/// The caller's chats, most recently active first (archived ones excluded).
+#[server(prefix = "/chat", endpoint = "fetch-chats", input = Json, output = Json)]
+pub async fn fetch_chats(session_token: Option<String>) -> Result<ChatList, ApiError> {
+    chat_list(session_token, false).await
+}
+
+#[server(prefix = "/chat", endpoint = "fetch-archived", input = Json, output = Json)]
+pub async fn fetch_archived(session_token: Option<String>) -> Result<ChatList, ApiError> {
+    chat_list(session_token, true).await
+}
+
+/// The 1:1 chat with `receiver`: created once, then returned again (and un-archived).
+#[server(prefix = "/chat", endpoint = "create-chat", input = Json, output = Json)]
+pub async fn create_chat(session_token: Option<String>, receiver: String) -> Result<ChatIdReply, ApiError> {
+    let state = state()?;
+    let caller = caller(&state, session_token.as_deref()).await?;
+    let chat_id = chats::open_private_chat(&state, &caller, &receiver).await?;
+    set_status(http::StatusCode::CREATED);
+    Ok(ChatIdReply { chat_id })
+}
+
+#[server(prefix = "/chat", endpoint = "create-group", input = Json, output = Json)]
+pub async fn create_group(session_token: Option<String>, name: String, #[server(default)] members: Vec<String>) -> Result<ChatIdReply, ApiError> {
+    let state = state()?;
+    let caller = caller(&state, session_token.as_deref()).await?;
+    let chat_id = chats::create_group(&state, &caller, &name, &members).await?;
+    set_status(http::StatusCode::CREATED);
+    Ok(ChatIdReply { chat_id })
+}
+
+#[server(prefix = "/chat", endpoint = "add-members", input = Json, output = Json)]
+pub async fn add_members(
+    session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    members: Vec<String>,
+) -> Result<ChatIdReply, ApiError> {
+    let state = state()?;
+    let caller = caller(&state, session_token.as_deref()).await?;
+    chats::add_members(&state, &caller, chat_id.0, &members).await?;
+    Ok(ChatIdReply { chat_id: chat_id.0 })
+}
+
+/// A member may remove themselves (leave); the creator and moderators may remove anyone.
+#[server(prefix = "/chat", endpoint = "remove-members", input = Json, output = Json)]
+pub async fn remove_members(
+    session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    members: Vec<String>,
+) -> Result<ChatIdReply, ApiError> {
+    let state = state()?;
+    let caller = caller(&state, session_token.as_deref()).await?;
+    chats::remove_members(&state, &caller, chat_id.0, &members).await?;
+    Ok(ChatIdReply { chat_id: chat_id.0 })
+}
+
+#[server(prefix = "/chat", endpoint = "get-members", input = Json, output = Json)]
+pub async fn get_members(session_token: Option<String>, #[server(rename = "chatID")] chat_id: Id) -> Result<MembersReply, ApiError> {
+    let state = state()?;
+    let caller = caller(&state, session_token.as_deref()).await?;
+    Ok(MembersReply { members: chats::member_names(&state, &caller, chat_id.0).await? })
+}
+
+/// History, oldest first: the latest `limit` (default 50, 1–200), or those `before` a message id
+/// (scrolling back), or those `after` one (catching up).
+#[server(prefix = "/chat", endpoint = "messages", input = Json, output = Json)]
+pub async fn messages(
+    session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    limit: Option<i64>,
+    before: Option<Id>,
+    after: Option<Id>,
+) -> Result<MessagesReply, ApiError> {
+    let state = state()?;
+    let caller = caller(&state, session_token.as_deref()).await?;
+    let page = chats::Page { limit, before: before.map(i64::from), after: after.map(i64::from) };
+    let messages = chats::history(&state, &caller, chat_id.0, page).await?;
+    Ok(MessagesReply { messages: messages.into_iter().map(ChatMessage::from).collect() })
+}
+
+/// Posts a message, as `post_msg` does on the WebSocket; `nonce` makes retries safe.
+#[server(prefix = "/chat", endpoint = "post-message", input = Json, output = Json)]
+pub async fn post_message(
+    session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    text: String,
+    nonce: Option<String>,
+) -> Result<PostedReply, ApiError> {
+    let state = state()?;
+    let caller = caller(&state, session_token.as_deref()).await?;
+    let posted = chats::post_message(&state, &caller, chat_id.0, &text, nonce.as_deref()).await?;
+    set_status(if posted.is_new { http::StatusCode::CREATED } else { http::StatusCode::OK });
+    let message = ChatMessage::from(posted.message);
+    Ok(PostedReply { message_id: message.message_id, chat_id: message.chat_id, timestamp: message.timestamp })
+}
+
+#[server(prefix = "/chat", endpoint = "archive-chat", input = Json, output = Json)]
+pub async fn archive_chat(session_token: Option<String>, #[server(rename = "chatID")] chat_id: Id) -> Result<StatusReply, ApiError> {
+    let state = state()?;
+    let caller = caller(&state, session_token.as_deref()).await?;
+    chats::set_archived(&state, &caller, chat_id.0, true).await?;
+    Ok(StatusReply { message: "Chat archived".into() })
+}
+
+#[server(prefix = "/chat", endpoint = "unarchive-chat", input = Json, output = Json)]
+pub async fn unarchive_chat(session_token: Option<String>, #[server(rename = "chatID")] chat_id: Id) -> Result<StatusReply, ApiError> {
+    let state = state()?;
+    let caller = caller(&state, session_token.as_deref()).await?;
+    chats::set_archived(&state, &caller, chat_id.0, false).await?;
+    Ok(StatusReply { message: "Chat unarchived".into() })
+}

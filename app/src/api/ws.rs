@@ -1,0 +1,222 @@
+//! The WebSocket protocol at `/ws`: every frame of ChatCLI's wire, plus Hearth's additions
+//! (`nonce`/`ack` on `post_msg`, `after` on `join_chat`). JSON text frames with a `"type"`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::ids::Id;
+
+/// A message as every surface shows it (ChatCLI's `/chat/messages` items and `new_message`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    #[serde(rename = "messageID")]
+    pub message_id: i64,
+    #[serde(rename = "chatID")]
+    pub chat_id: i64,
+    #[serde(rename = "userID")]
+    pub user_id: i64,
+    pub username: String,
+    /// Empty once deleted.
+    pub message: String,
+    /// RFC 3339 UTC.
+    pub timestamp: String,
+    pub edited_at: Option<String>,
+    pub deleted_at: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+impl From<crate::domain::chats::Message> for ChatMessage {
+    fn from(m: crate::domain::chats::Message) -> Self {
+        use crate::domain::store::rfc3339;
+        ChatMessage {
+            message_id: m.id,
+            chat_id: m.chat_id,
+            user_id: m.user_id,
+            username: m.username,
+            message: if m.deleted_at.is_some() { String::new() } else { m.body },
+            timestamp: rfc3339(m.created_at),
+            edited_at: m.edited_at.map(rfc3339),
+            deleted_at: m.deleted_at.map(rfc3339),
+        }
+    }
+}
+
+/// Frames a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    Auth { token: String },
+    JoinIdle,
+    JoinChat {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+        /// Replay every message after this id first, then stream live ones.
+        #[serde(default)]
+        after: Option<Id>,
+    },
+    LeaveChat {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+    },
+    PostMsg {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+        text: String,
+        /// The client's idempotency key: answered by `ack`, never stored twice.
+        #[serde(default)]
+        nonce: Option<String>,
+    },
+    EditMsg {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+        #[serde(rename = "messageID")]
+        message_id: Id,
+        text: String,
+    },
+    DeleteMsg {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+        #[serde(rename = "messageID")]
+        message_id: Id,
+    },
+    Typing {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+    },
+    ChatCreated {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+    },
+    CallInvite {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+    },
+    CallAccept {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+        call_id: String,
+    },
+    CallDecline {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+    },
+    CallEnd {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+    },
+}
+
+const CLIENT_FRAME_TYPES: &[&str] = &[
+    "auth", "join_idle", "join_chat", "leave_chat", "post_msg", "edit_msg", "delete_msg", "typing", "chat_created",
+    "call_invite", "call_accept", "call_decline", "call_end",
+];
+
+impl ClientFrame {
+    /// Reads a text frame, or says in a sentence what is wrong with it.
+    pub fn parse(text: &str) -> Result<ClientFrame, String> {
+        let value: Value = serde_json::from_str(text).map_err(|_| "Frames must be JSON objects with a \"type\".".to_string())?;
+        let kind = value.get("type").and_then(Value::as_str).ok_or_else(|| "Frames must be JSON objects with a \"type\".".to_string())?;
+        if !CLIENT_FRAME_TYPES.contains(&kind) {
+            let shown: String = kind.chars().take(40).collect();
+            return Err(format!("Unknown frame type \"{shown}\"."));
+        }
+        let kind = kind.to_string();
+        serde_json::from_value(value).map_err(|e| format!("Invalid {kind} frame: {e}."))
+    }
+}
+
+/// Frames the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    AuthAck {
+        status: String,
+    },
+    OnlineUsers {
+        users: Vec<String>,
+    },
+    NewMessage(ChatMessage),
+    EditedMessage(ChatMessage),
+    DeletedMessage {
+        #[serde(rename = "messageID")]
+        message_id: i64,
+        #[serde(rename = "chatID")]
+        chat_id: i64,
+        deleted_at: String,
+    },
+    UserTyping {
+        username: String,
+        #[serde(rename = "chatID")]
+        chat_id: i64,
+    },
+    UserStatus {
+        username: String,
+        online: bool,
+    },
+    ChatCreated {
+        #[serde(rename = "chatID")]
+        chat_id: i64,
+        creator: String,
+    },
+    /// The `post_msg` with this nonce is stored as `messageID`.
+    Ack {
+        nonce: String,
+        #[serde(rename = "messageID")]
+        message_id: i64,
+    },
+    Error {
+        message: String,
+    },
+}
+
+impl ServerFrame {
+    pub fn error(message: impl Into<String>) -> Self {
+        ServerFrame::Error { message: message.into() }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("server frames always serialise")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_frames_read_the_reference_shapes() {
+        assert_eq!(ClientFrame::parse(r#"{"type":"auth","token":"t"}"#).unwrap(), ClientFrame::Auth { token: "t".into() });
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"post_msg","chatID":3,"text":"hi"}"#).unwrap(),
+            ClientFrame::PostMsg { chat_id: Id(3), text: "hi".into(), nonce: None }
+        );
+        assert_eq!(ClientFrame::parse(r#"{"type":"join_idle"}"#).unwrap(), ClientFrame::JoinIdle);
+    }
+
+    #[test]
+    fn bad_frames_are_explained() {
+        assert_eq!(ClientFrame::parse("nope").unwrap_err(), "Frames must be JSON objects with a \"type\".");
+        assert_eq!(ClientFrame::parse(r#"{"type":"dance"}"#).unwrap_err(), "Unknown frame type \"dance\".");
+        assert!(ClientFrame::parse(r#"{"type":"post_msg","chatID":"x","text":"hi"}"#).unwrap_err().starts_with("Invalid post_msg frame"));
+    }
+
+    #[test]
+    fn server_frames_have_the_reference_shapes() {
+        let frame = ServerFrame::UserTyping { username: "a".into(), chat_id: 2 };
+        assert_eq!(frame.to_json(), r#"{"type":"user_typing","username":"a","chatID":2}"#);
+        let message = ChatMessage {
+            message_id: 1,
+            chat_id: 2,
+            user_id: 3,
+            username: "a".into(),
+            message: "hi".into(),
+            timestamp: "t".into(),
+            edited_at: None,
+            deleted_at: None,
+        };
+        let json: Value = serde_json::from_str(&ServerFrame::NewMessage(message).to_json()).unwrap();
+        assert_eq!(json["type"], "new_message");
+        assert_eq!(json["messageID"], 1);
+        assert!(json["edited_at"].is_null());
+    }
+}

@@ -1,0 +1,322 @@
+//! This node's open connections, and the fan-out of live events to them. Chat events go to the
+//! connections that joined the chat; user events (new chat, presence, revocation) to the user's
+//! connections. Frames are serialised once per event and queued without blocking: a connection
+//! whose queue is full is cut off, never buffered without limit.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use axum::extract::ws::Utf8Bytes;
+
+use app::api::ws::{ChatMessage, ServerFrame};
+use app::domain::events::Event;
+use app::domain::store::rfc3339;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// A frame serialised once and shared by every connection it goes to.
+pub type Frame = Utf8Bytes;
+
+/// Why the server closes a socket, as a WebSocket close code and reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseReason {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+pub const CLOSE_SESSION_ENDED: CloseReason = CloseReason { code: 1008, reason: "session ended" };
+pub const CLOSE_TOO_SLOW: CloseReason = CloseReason { code: 1013, reason: "not reading fast enough" };
+
+/// One open, authenticated WebSocket.
+pub struct Conn {
+    pub id: u64,
+    pub user_id: i64,
+    pub session_id: i64,
+    pub username: String,
+    outbox: mpsc::Sender<Frame>,
+    /// Cancelled to end the connection; `close_reason` says why.
+    pub closed: CancellationToken,
+    close_reason: Mutex<Option<CloseReason>>,
+    chats: Mutex<HashMap<i64, ChatSubscription>>,
+}
+
+/// How a connection follows one chat.
+#[derive(Default)]
+struct ChatSubscription {
+    /// While history is replayed after `join_chat {after}`, live frames wait here.
+    held: Option<Vec<(Option<i64>, Frame)>>,
+    /// New messages with ids up to this were sent by the replay: skip their live copies.
+    replayed_up_to: i64,
+}
+
+impl Conn {
+    pub fn new(user_id: i64, session_id: i64, username: String, outbox: mpsc::Sender<Frame>) -> Arc<Conn> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Arc::new(Conn {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            user_id,
+            session_id,
+            username,
+            outbox,
+            closed: CancellationToken::new(),
+            close_reason: Mutex::new(None),
+            chats: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn close(&self, reason: CloseReason) {
+        self.close_reason.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(reason);
+        self.closed.cancel();
+    }
+
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        *self.close_reason.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a frame; a full queue means the client stopped reading, so it is cut off.
+    pub fn send(&self, frame: Frame) -> bool {
+        match self.outbox.try_send(frame) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.close(CLOSE_TOO_SLOW);
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    /// Queues a frame, waiting for room (used by replays, which the connection's own task drives).
+    pub async fn send_waiting(&self, frame: Frame) -> bool {
+        self.outbox.send(frame).await.is_ok()
+    }
+
+    fn chats(&self) -> std::sync::MutexGuard<'_, HashMap<i64, ChatSubscription>> {
+        self.chats.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Delivers a chat frame; `message_id` is set for new messages (to skip replayed ones).
+    fn deliver_chat_frame(&self, chat_id: i64, message_id: Option<i64>, frame: &Frame) {
+        let mut chats = self.chats();
+        let Some(subscription) = chats.get_mut(&chat_id) else { return };
+        if let Some(held) = subscription.held.as_mut() {
+            held.push((message_id, frame.clone()));
+            return;
+        }
+        if message_id.is_some_and(|id| id <= subscription.replayed_up_to) {
+            return;
+        }
+        drop(chats);
+        self.send(frame.clone());
+    }
+}
+
+pub struct Hub {
+    pub node: String,
+    /// Every open connection by user.
+    users: RwLock<HashMap<i64, Vec<Arc<Conn>>>>,
+    /// Connections following each chat.
+    chats: RwLock<HashMap<i64, HashMap<u64, Arc<Conn>>>>,
+    /// Who is connected to which node, as the nodes announced it (this one included).
+    presence: Mutex<HashMap<String, HashMap<i64, String>>>,
+}
+
+impl Hub {
+    pub fn new(node: String) -> Arc<Hub> {
+        Arc::new(Hub { node, users: RwLock::default(), chats: RwLock::default(), presence: Mutex::default() })
+    }
+
+    /// Adds a connection; true when it is the user's first on this node.
+    pub fn register(&self, conn: &Arc<Conn>) -> bool {
+        let mut users = self.users.write().unwrap_or_else(|p| p.into_inner());
+        let list = users.entry(conn.user_id).or_default();
+        list.push(conn.clone());
+        list.len() == 1
+    }
+
+    /// Removes a connection and its subscriptions; true when it was the user's last on this node.
+    pub fn unregister(&self, conn: &Arc<Conn>) -> bool {
+        let subscribed: Vec<i64> = conn.chats().keys().copied().collect();
+        {
+            let mut chats = self.chats.write().unwrap_or_else(|p| p.into_inner());
+            for chat_id in subscribed {
+                if let Some(followers) = chats.get_mut(&chat_id) {
+                    followers.remove(&conn.id);
+                    if followers.is_empty() {
+                        chats.remove(&chat_id);
+                    }
+                }
+            }
+        }
+        let mut users = self.users.write().unwrap_or_else(|p| p.into_inner());
+        let Some(list) = users.get_mut(&conn.user_id) else { return false };
+        list.retain(|c| c.id != conn.id);
+        let last = list.is_empty();
+        if last {
+            users.remove(&conn.user_id);
+        }
+        last
+    }
+
+    /// Starts following a chat. With `hold`, live frames wait until `finish_replay`.
+    pub fn subscribe(&self, conn: &Arc<Conn>, chat_id: i64, hold: bool) {
+        conn.chats().insert(chat_id, ChatSubscription { held: hold.then(Vec::new), replayed_up_to: 0 });
+        self.chats.write().unwrap_or_else(|p| p.into_inner()).entry(chat_id).or_default().insert(conn.id, conn.clone());
+    }
+
+    /// Ends a replay: releases the frames that waited, minus messages the replay already sent.
+    pub fn finish_replay(&self, conn: &Conn, chat_id: i64, replayed_up_to: i64) {
+        let mut chats = conn.chats();
+        let Some(subscription) = chats.get_mut(&chat_id) else { return };
+        subscription.replayed_up_to = replayed_up_to;
+        let held = subscription.held.take().unwrap_or_default();
+        drop(chats);
+        for (message_id, frame) in held {
+            if message_id.is_none_or(|id| id > replayed_up_to) {
+                conn.send(frame);
+            }
+        }
+    }
+
+    pub fn unsubscribe(&self, conn: &Conn, chat_id: i64) {
+        conn.chats().remove(&chat_id);
+        let mut chats = self.chats.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(followers) = chats.get_mut(&chat_id) {
+            followers.remove(&conn.id);
+            if followers.is_empty() {
+                chats.remove(&chat_id);
+            }
+        }
+    }
+
+    pub fn unsubscribe_all(&self, conn: &Conn) {
+        let subscribed: Vec<i64> = conn.chats().keys().copied().collect();
+        for chat_id in subscribed {
+            self.unsubscribe(conn, chat_id);
+        }
+    }
+
+    pub fn is_subscribed(&self, conn: &Conn, chat_id: i64) -> bool {
+        conn.chats().contains_key(&chat_id)
+    }
+
+    /// Usernames among `user_ids` connected to any node.
+    pub fn online_among(&self, user_ids: &[i64]) -> Vec<String> {
+        let presence = self.presence.lock().unwrap_or_else(|p| p.into_inner());
+        let mut names: Vec<String> = user_ids
+            .iter()
+            .filter_map(|id| presence.values().find_map(|users| users.get(id).cloned()))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Users connected to this node, for heartbeats.
+    pub fn local_users(&self) -> Vec<(i64, String)> {
+        let users = self.users.read().unwrap_or_else(|p| p.into_inner());
+        users.iter().filter_map(|(id, conns)| conns.first().map(|c| (*id, c.username.clone()))).collect()
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.users.read().unwrap_or_else(|p| p.into_inner()).values().map(Vec::len).sum()
+    }
+
+    fn followers(&self, chat_id: i64) -> Vec<Arc<Conn>> {
+        let chats = self.chats.read().unwrap_or_else(|p| p.into_inner());
+        chats.get(&chat_id).map(|f| f.values().cloned().collect()).unwrap_or_default()
+    }
+
+    fn connections_of(&self, user_ids: &[i64]) -> Vec<Arc<Conn>> {
+        let users = self.users.read().unwrap_or_else(|p| p.into_inner());
+        user_ids.iter().filter_map(|id| users.get(id)).flatten().cloned().collect()
+    }
+
+    /// Delivers one event to the connections on this node that should see it.
+    pub fn dispatch(&self, event: &Event) {
+        match event {
+            Event::MessagePosted { message } => {
+                let frame = frame(&ServerFrame::NewMessage(ChatMessage::from(message.clone())));
+                for conn in self.followers(message.chat_id) {
+                    conn.deliver_chat_frame(message.chat_id, Some(message.id), &frame);
+                }
+            }
+            Event::MessageEdited { message } => {
+                let frame = frame(&ServerFrame::EditedMessage(ChatMessage::from(message.clone())));
+                for conn in self.followers(message.chat_id) {
+                    conn.deliver_chat_frame(message.chat_id, None, &frame);
+                }
+            }
+            Event::MessageDeleted { chat_id, message_id, deleted_at } => {
+                let frame = frame(&ServerFrame::DeletedMessage {
+                    message_id: *message_id,
+                    chat_id: *chat_id,
+                    deleted_at: rfc3339(*deleted_at),
+                });
+                for conn in self.followers(*chat_id) {
+                    conn.deliver_chat_frame(*chat_id, None, &frame);
+                }
+            }
+            Event::Typing { chat_id, user_id, username } => {
+                let frame = frame(&ServerFrame::UserTyping { username: username.clone(), chat_id: *chat_id });
+                for conn in self.followers(*chat_id).into_iter().filter(|c| c.user_id != *user_id) {
+                    conn.deliver_chat_frame(*chat_id, None, &frame);
+                }
+            }
+            Event::ChatCreated { chat_id, creator, recipients } => {
+                let frame = frame(&ServerFrame::ChatCreated { chat_id: *chat_id, creator: creator.clone() });
+                for conn in self.connections_of(recipients) {
+                    conn.send(frame.clone());
+                }
+            }
+            Event::MembersRemoved { chat_id, user_ids } => {
+                for conn in self.connections_of(user_ids) {
+                    self.unsubscribe(&conn, *chat_id);
+                }
+            }
+            Event::SessionsRevoked { user_id, session_id } => {
+                for conn in self.connections_of(&[*user_id]) {
+                    if session_id.is_none_or(|sid| sid == conn.session_id) {
+                        conn.close(CLOSE_SESSION_ENDED);
+                    }
+                }
+            }
+            Event::Presence { node, user_id, username, online, recipients } => {
+                let changed = {
+                    let mut presence = self.presence.lock().unwrap_or_else(|p| p.into_inner());
+                    let before = presence.values().any(|users| users.contains_key(user_id));
+                    let users = presence.entry(node.clone()).or_default();
+                    if *online {
+                        users.insert(*user_id, username.clone());
+                    } else {
+                        users.remove(user_id);
+                    }
+                    let after = presence.values().any(|users| users.contains_key(user_id));
+                    before != after
+                };
+                if changed {
+                    let frame = frame(&ServerFrame::UserStatus { username: username.clone(), online: *online });
+                    for conn in self.connections_of(recipients).into_iter().filter(|c| c.user_id != *user_id) {
+                        conn.send(frame.clone());
+                    }
+                }
+            }
+            Event::PresenceHeartbeat { node, users } => {
+                if node != &self.node {
+                    let mut presence = self.presence.lock().unwrap_or_else(|p| p.into_inner());
+                    presence.insert(node.clone(), users.iter().cloned().collect());
+                }
+            }
+        }
+    }
+
+    /// Forgets nodes that stopped sending heartbeats (they crashed or lost the bus).
+    pub fn forget_nodes_except(&self, alive: &HashSet<String>) {
+        let mut presence = self.presence.lock().unwrap_or_else(|p| p.into_inner());
+        presence.retain(|node, _| node == &self.node || alive.contains(node));
+    }
+}
+
+pub fn frame(frame: &ServerFrame) -> Frame {
+    Frame::from(frame.to_json())
+}

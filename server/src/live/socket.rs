@@ -1,0 +1,322 @@
+//! One WebSocket at `/ws`: the `auth` frame first, then the chat protocol of `app::api::ws`.
+//! A reader (this task) handles frames; a writer task drains the connection's bounded queue.
+//! Bad frames get an `error` frame and the socket stays open; only a failed `auth`, a flood,
+//! an oversized frame, a slow reader or an ended session close it, each with its own code.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::api::ws::{ChatMessage, ClientFrame, ServerFrame};
+use app::domain::chats;
+use app::domain::events::Event;
+use app::domain::sessions::{self, Caller};
+use app::domain::{AppState, DomainError};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use super::hub::{frame, CloseReason, Conn, Frame, CLOSE_SESSION_ENDED};
+use super::Hub;
+
+pub const CLOSE_AUTH_FAILED: CloseReason = CloseReason { code: 1008, reason: "authentication failed" };
+pub const CLOSE_AUTH_TIMEOUT: CloseReason = CloseReason { code: 1008, reason: "authenticate within the time limit" };
+pub const CLOSE_FLOOD: CloseReason = CloseReason { code: 1008, reason: "too many frames" };
+pub const CLOSE_TOO_BIG: CloseReason = CloseReason { code: 1009, reason: "frame too large" };
+
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// Frames queued for one connection before it counts as not reading.
+    pub queue_frames: usize,
+    pub max_frame_bytes: usize,
+    /// Sustained frames per second a client may send (bursts of twice that).
+    pub frames_per_sec: u32,
+    pub auth_timeout: Duration,
+    /// How often an open socket re-checks that its session is still alive.
+    pub session_check_every: Duration,
+    /// Typing frames forwarded per user and chat at most this often.
+    pub typing_every: Duration,
+}
+
+#[derive(Clone)]
+pub struct Live {
+    pub app: AppState,
+    pub hub: Arc<Hub>,
+    pub config: Arc<LiveConfig>,
+}
+
+pub async fn upgrade(ws: WebSocketUpgrade, State(live): State<Live>) -> Response {
+    let limit = live.config.max_frame_bytes;
+    ws.max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| connection(socket, live))
+}
+
+type Sink = SplitSink<WebSocket, Message>;
+type Stream = SplitStream<WebSocket>;
+
+fn close_message(reason: CloseReason) -> Message {
+    Message::Close(Some(CloseFrame { code: reason.code, reason: reason.reason.into() }))
+}
+
+async fn connection(socket: WebSocket, live: Live) {
+    let (mut sink, mut stream) = socket.split();
+    let caller = match authenticate(&mut stream, &live).await {
+        Ok(caller) => caller,
+        Err(reason) => {
+            let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close_message(reason))).await;
+            return;
+        }
+    };
+    let contacts = chats::contacts(&live.app, caller.user_id).await.unwrap_or_else(|_| vec![caller.user_id]);
+    let (outbox, queue) = mpsc::channel(live.config.queue_frames.max(4));
+    let conn = Conn::new(caller.user_id, caller.session_id, caller.username.clone(), outbox);
+    conn.send(frame(&ServerFrame::AuthAck { status: "ok".into() }));
+    let mut online = live.hub.online_among(&contacts);
+    if !online.contains(&caller.username) {
+        online.push(caller.username.clone());
+        online.sort();
+    }
+    conn.send(frame(&ServerFrame::OnlineUsers { users: online }));
+
+    if live.hub.register(&conn) {
+        announce_presence(&live, &caller, true, contacts).await;
+    }
+    // A logout that raced with the handshake has no event left to deliver: look once more.
+    if !session_alive(&live.app, &caller).await {
+        conn.close(CLOSE_SESSION_ENDED);
+    }
+    let writer = tokio::spawn(write_frames(sink, queue, conn.clone()));
+    read_frames(&mut stream, &live, &conn, &caller).await;
+    conn.closed.cancel();
+    if live.hub.unregister(&conn) {
+        let contacts = chats::contacts(&live.app, caller.user_id).await.unwrap_or_else(|_| vec![caller.user_id]);
+        announce_presence(&live, &caller, false, contacts).await;
+    }
+    let _ = writer.await;
+}
+
+async fn announce_presence(live: &Live, caller: &Caller, online: bool, recipients: Vec<i64>) {
+    live.app.events.publish(Event::Presence {
+        node: live.hub.node.clone(),
+        user_id: caller.user_id,
+        username: caller.username.clone(),
+        online,
+        recipients,
+    });
+}
+
+async fn session_alive(app: &AppState, caller: &Caller) -> bool {
+    !matches!(sessions::session_alive(app, caller.session_id).await, Ok(false))
+}
+
+/// Waits for the `auth` frame and checks its token.
+async fn authenticate(stream: &mut Stream, live: &Live) -> Result<Caller, CloseReason> {
+    let first = tokio::time::timeout(live.config.auth_timeout, stream.next()).await.map_err(|_| CLOSE_AUTH_TIMEOUT)?;
+    let Some(Ok(Message::Text(text))) = first else { return Err(CLOSE_AUTH_FAILED) };
+    let Ok(ClientFrame::Auth { token }) = ClientFrame::parse(&text) else { return Err(CLOSE_AUTH_FAILED) };
+    sessions::authenticate(&live.app, &token).await.map_err(|_| CLOSE_AUTH_FAILED)
+}
+
+/// Drains the queue into the socket until the connection ends, then says why.
+async fn write_frames(mut sink: Sink, mut queue: mpsc::Receiver<Frame>, conn: Arc<Conn>) {
+    loop {
+        tokio::select! {
+            biased;
+            _ = conn.closed.cancelled() => {
+                if let Some(reason) = conn.close_reason() {
+                    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close_message(reason))).await;
+                }
+                break;
+            }
+            next = queue.recv() => {
+                let Some(text) = next else { break };
+                match tokio::time::timeout(Duration::from_secs(10), sink.send(Message::Text(text))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break,
+                    Err(_) => {
+                        conn.close(super::hub::CLOSE_TOO_SLOW);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    conn.closed.cancel();
+}
+
+/// Allows `rate` frames a second on average, in bursts of up to twice that.
+struct FrameBudget {
+    tokens: f64,
+    rate: f64,
+    last: Instant,
+}
+
+impl FrameBudget {
+    fn new(rate: u32) -> Self {
+        let rate = f64::from(rate.max(1));
+        FrameBudget { tokens: rate * 2.0, rate, last: Instant::now() }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate * 2.0);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn read_frames(stream: &mut Stream, live: &Live, conn: &Arc<Conn>, caller: &Caller) {
+    let mut budget = FrameBudget::new(live.config.frames_per_sec);
+    let mut session_check = tokio::time::interval(live.config.session_check_every);
+    session_check.tick().await;
+    let mut last_typing: HashMap<i64, Instant> = HashMap::new();
+    loop {
+        let next = tokio::select! {
+            _ = conn.closed.cancelled() => return,
+            _ = session_check.tick() => {
+                if !session_alive(&live.app, caller).await {
+                    conn.close(CLOSE_SESSION_ENDED);
+                }
+                continue;
+            }
+            next = stream.next() => next,
+        };
+        let message = match next {
+            Some(Ok(message)) => message,
+            Some(Err(error)) => {
+                let text = error.to_string().to_lowercase();
+                if text.contains("too long") || text.contains("too big") || text.contains("limit") {
+                    conn.close(CLOSE_TOO_BIG);
+                }
+                return;
+            }
+            None => return,
+        };
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Binary(_) => {
+                if !budget.take() {
+                    conn.close(CLOSE_FLOOD);
+                    return;
+                }
+                conn.send(frame(&ServerFrame::error("Only JSON text frames are understood.")));
+                continue;
+            }
+            Message::Close(_) => return,
+            Message::Ping(_) | Message::Pong(_) => continue,
+        };
+        if !budget.take() {
+            conn.close(CLOSE_FLOOD);
+            return;
+        }
+        let reply = match ClientFrame::parse(&text) {
+            Ok(frame) => handle(frame, live, conn, caller, &mut last_typing).await,
+            Err(explanation) => Err(explanation),
+        };
+        if let Err(message) = reply {
+            conn.send(frame(&ServerFrame::error(message)));
+        }
+    }
+}
+
+/// The sentence an `error` frame carries for a refused action.
+fn refusal(error: DomainError) -> String {
+    if let DomainError::Internal(detail) = &error {
+        tracing::error!(%detail, "internal error on the WebSocket");
+    }
+    error.to_string()
+}
+
+async fn handle(
+    frame_in: ClientFrame,
+    live: &Live,
+    conn: &Arc<Conn>,
+    caller: &Caller,
+    last_typing: &mut HashMap<i64, Instant>,
+) -> Result<(), String> {
+    let app = &live.app;
+    match frame_in {
+        ClientFrame::Auth { .. } => Err("Already authenticated.".into()),
+        ClientFrame::JoinIdle => {
+            live.hub.unsubscribe_all(conn);
+            Ok(())
+        }
+        ClientFrame::JoinChat { chat_id, after } => {
+            let chat_id = chat_id.0;
+            if !chats::is_member(app, chat_id, caller.user_id).await.map_err(refusal)? {
+                return Err("Chat not found.".into());
+            }
+            live.hub.subscribe(conn, chat_id, after.is_some());
+            if let Some(after) = after {
+                replay(live, conn, chat_id, after.0).await;
+            }
+            Ok(())
+        }
+        ClientFrame::LeaveChat { chat_id } => {
+            live.hub.unsubscribe(conn, chat_id.0);
+            Ok(())
+        }
+        ClientFrame::PostMsg { chat_id, text, nonce } => {
+            let posted = chats::post_message(app, caller, chat_id.0, &text, nonce.as_deref()).await.map_err(refusal)?;
+            if let Some(nonce) = nonce {
+                conn.send(frame(&ServerFrame::Ack { nonce, message_id: posted.message.id }));
+            }
+            Ok(())
+        }
+        ClientFrame::EditMsg { chat_id, message_id, text } => {
+            chats::edit_message(app, caller, chat_id.0, message_id.0, &text).await.map_err(refusal)?;
+            Ok(())
+        }
+        ClientFrame::DeleteMsg { chat_id, message_id } => {
+            chats::delete_message(app, caller, chat_id.0, message_id.0).await.map_err(refusal)?;
+            Ok(())
+        }
+        ClientFrame::Typing { chat_id } => {
+            let now = Instant::now();
+            let recent = last_typing.get(&chat_id.0).is_some_and(|at| now.duration_since(*at) < live.config.typing_every);
+            if !recent {
+                chats::typing(app, caller, chat_id.0).await.map_err(refusal)?;
+                last_typing.insert(chat_id.0, now);
+            }
+            Ok(())
+        }
+        ClientFrame::ChatCreated { chat_id } => chats::announce_chat(app, caller, chat_id.0).await.map_err(refusal),
+        ClientFrame::CallInvite { .. } | ClientFrame::CallAccept { .. } | ClientFrame::CallDecline { .. } | ClientFrame::CallEnd { .. } => {
+            Err("Voice calls are not available on this server yet.".into())
+        }
+    }
+}
+
+const REPLAY_PAGE: i64 = 200;
+
+/// Sends every message after `after`, then lets the live frames that waited through.
+async fn replay(live: &Live, conn: &Arc<Conn>, chat_id: i64, after: i64) {
+    let mut last = after;
+    loop {
+        let page = match chats::messages_between(&live.app, chat_id, Some(last), None, REPLAY_PAGE).await {
+            Ok(page) => page,
+            Err(error) => {
+                conn.send(frame(&ServerFrame::error(refusal(error))));
+                break;
+            }
+        };
+        let full = page.len() as i64 == REPLAY_PAGE;
+        for message in page {
+            last = message.id;
+            if !conn.send_waiting(frame(&ServerFrame::NewMessage(ChatMessage::from(message)))).await {
+                return;
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    live.hub.finish_replay(conn, chat_id, last);
+}
