@@ -215,3 +215,39 @@ impl Drop for TestApp {
 pub async fn pause(millis: u64) {
     tokio::time::sleep(Duration::from_millis(millis)).await;
 }
+
+/// Chat helpers: each asserts success and returns what a client would keep.
+impl TestApp {
+    pub async fn create_chat(&self, access: &str, receiver: &str) -> i64 {
+        let reply = self.post("/chat/create-chat", json!({"session_token": access, "receiver": receiver})).await;
+        assert_eq!(reply.status, 201, "create-chat: {}", reply.text);
+        reply.body["chatID"].as_i64().expect("chatID")
+    }
+
+    pub async fn create_group(&self, access: &str, name: &str, members: &[&str]) -> i64 {
+        let reply = self.post("/chat/create-group", json!({"session_token": access, "name": name, "members": members})).await;
+        assert_eq!(reply.status, 201, "create-group: {}", reply.text);
+        reply.body["chatID"].as_i64().expect("chatID")
+    }
+
+    pub async fn post_message(&self, access: &str, chat_id: i64, text: &str) -> i64 {
+        let reply = self.post("/chat/post-message", json!({"session_token": access, "chatID": chat_id, "text": text})).await;
+        assert_eq!(reply.status, 201, "post-message: {}", reply.text);
+        reply.body["messageID"].as_i64().expect("messageID")
+    }
+
+    /// `/chat/messages` with extra fields (limit, before, after); asserts 200.
+    pub async fn messages(&self, access: &str, chat_id: i64, extra: Value) -> Vec<Value> {
+        let mut body = json!({"session_token": access, "chatID": chat_id});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let reply = self.post("/chat/messages", body).await;
+        assert_eq!(reply.status, 200, "messages: {}", reply.text);
+        reply.body["messages"].as_array().expect("messages").clone()
+    }
+
+    pub async fn message_texts(&self, access: &str, chat_id: i64, extra: Value) -> Vec<String> {
+        self.messages(access, chat_id, extra).await.iter().map(|m| m["message"].as_str().unwrap_or_default().to_string()).collect()
+    }
+}

@@ -3,11 +3,15 @@
 
 mod helpers;
 mod smtp;
+mod ws_client;
 
 mod accounts;
 mod bad_input;
+mod chats;
 mod cross_surface;
 mod nchat_auth;
 mod passwords;
 mod secrets;
 mod sessions;
+mod live;
+mod nodes;
