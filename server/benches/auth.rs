@@ -37,7 +37,9 @@ struct Stats {
 impl Stats {
     fn report(&mut self, label: &str) {
         self.latencies.sort();
-        let at = |q: f64| self.latencies.get(((self.latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or_default();
+        let at = |q: f64| {
+            self.latencies.get(((self.latencies.len() as f64 - 1.0) * q) as usize).copied().unwrap_or_default()
+        };
         println!(
             "  {label:<28} {:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   ({} requests)",
             self.count as f64 / self.elapsed.as_secs_f64(),
@@ -70,16 +72,20 @@ async fn bench(backend: Backend, phase: Duration) -> anyhow::Result<()> {
     println!("{backend:?} ({phase:?} per phase)");
 
     for i in 0..REFRESH_WORKERS {
-        let body = json!({"username": format!("user{i}"), "password": PASSWORD, "email": format!("user{i}@example.org")});
+        let body =
+            json!({"username": format!("user{i}"), "password": PASSWORD, "email": format!("user{i}@example.org")});
         let (status, reply) = post(&client, &format!("{base}/user/register"), body).await?;
         anyhow::ensure!(status == 201, "register: {reply}");
     }
 
     // Sign-in: bound by argon2id (19 MiB, t=2) on the blocking pool.
-    let stats = run_workers(LOGIN_WORKERS, phase, |i| {
-        let (client, url) = (client.clone(), format!("{base}/user/login"));
+    let login_url = format!("{base}/user/login");
+    let login_client = client.clone();
+    let stats = run_workers(LOGIN_WORKERS, phase, move |i| {
+        let (client, url) = (login_client.clone(), login_url.clone());
         async move {
-            let (status, _) = post(&client, &url, json!({"username": format!("user{i}"), "password": PASSWORD})).await?;
+            let (status, _) =
+                post(&client, &url, json!({"username": format!("user{i}"), "password": PASSWORD})).await?;
             anyhow::ensure!(status == 200, "login answered {status}");
             Ok(())
         }
@@ -90,11 +96,15 @@ async fn bench(backend: Backend, phase: Duration) -> anyhow::Result<()> {
     // Refresh: each worker follows its own chain of rotating tokens.
     let chains = Arc::new(std::sync::Mutex::new(Vec::new()));
     for i in 0..REFRESH_WORKERS {
-        let (_, reply) = post(&client, &format!("{base}/user/login"), json!({"username": format!("user{i}"), "password": PASSWORD})).await?;
+        let (_, reply) =
+            post(&client, &format!("{base}/user/login"), json!({"username": format!("user{i}"), "password": PASSWORD}))
+                .await?;
         chains.lock().expect("chains").push(reply["refresh_token"].as_str().unwrap_or_default().to_string());
     }
-    let stats = run_workers(REFRESH_WORKERS, phase, |i| {
-        let (client, url, chains) = (client.clone(), format!("{base}/user/refresh-token"), chains.clone());
+    let refresh_url = format!("{base}/user/refresh-token");
+    let refresh_client = client.clone();
+    let stats = run_workers(REFRESH_WORKERS, phase, move |i| {
+        let (client, url, chains) = (refresh_client.clone(), refresh_url.clone(), chains.clone());
         async move {
             let token = chains.lock().expect("chains")[i].clone();
             let (status, reply) = post(&client, &url, json!({"refresh_token": token})).await?;
@@ -107,11 +117,15 @@ async fn bench(backend: Backend, phase: Duration) -> anyhow::Result<()> {
     stats.lock().expect("stats").report("POST /user/refresh-token");
 
     // Unknown user vs wrong password: one at a time, so only the server's work is compared.
-    for (label, username, password) in [("unknown user", "nobody", PASSWORD), ("wrong password", "user0", "Wrong-passw0rd")] {
+    for (label, username, password) in
+        [("unknown user", "nobody", PASSWORD), ("wrong password", "user0", "Wrong-passw0rd")]
+    {
         let mut latencies = Vec::new();
         for _ in 0..40 {
             let started = Instant::now();
-            let (status, _) = post(&client, &format!("{base}/user/login"), json!({"username": username, "password": password})).await?;
+            let (status, _) =
+                post(&client, &format!("{base}/user/login"), json!({"username": username, "password": password}))
+                    .await?;
             anyhow::ensure!(status == 400, "failed login answered {status}");
             latencies.push(started.elapsed());
         }
@@ -124,7 +138,11 @@ async fn bench(backend: Backend, phase: Duration) -> anyhow::Result<()> {
 }
 
 /// Runs `workers` loops of `request(worker)` for `phase`, timing each request.
-async fn run_workers<F, Fut>(workers: usize, phase: Duration, request: F) -> anyhow::Result<Arc<std::sync::Mutex<Stats>>>
+async fn run_workers<F, Fut>(
+    workers: usize,
+    phase: Duration,
+    request: F,
+) -> anyhow::Result<Arc<std::sync::Mutex<Stats>>>
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send,

@@ -18,7 +18,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (creates and migrates the database on start).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Create or update the database schema, then exit.
     Migrate(StorageArgs),
     /// Manage invite codes (for HEARTH_REGISTRATION=invite).

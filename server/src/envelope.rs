@@ -120,7 +120,9 @@ fn parse_json_object(bytes: &[u8], surface: Surface, has_bearer: bool) -> Result
     }
     match &value {
         // ChatCLI treats an empty object like no body at all (unless the token came as a header).
-        Value::Object(fields) if fields.is_empty() && surface == Surface::ChatCli && !has_bearer => Err(invalid_json(surface)),
+        Value::Object(fields) if fields.is_empty() && surface == Surface::ChatCli && !has_bearer => {
+            Err(invalid_json(surface))
+        }
         Value::Object(_) => Ok(value),
         _ => Err(invalid_json(surface)),
     }
@@ -184,8 +186,12 @@ async fn redirect_back_to_reset_page(response: Response, fields: &Value) -> Resp
             Ok(error) => error.message,
             Err(_) => "Something went wrong. Try again.".to_string(),
         };
-        let query = serde_urlencoded::to_string([("token", field("token")), ("username", field("username")), ("error", message)])
-            .unwrap_or_default();
+        let query = serde_urlencoded::to_string([
+            ("token", field("token")),
+            ("username", field("username")),
+            ("error", message),
+        ])
+        .unwrap_or_default();
         format!("{RESET_PAGE}?{query}")
     };
     let mut redirect = StatusCode::SEE_OTHER.into_response();

@@ -25,7 +25,8 @@ async fn main() -> anyhow::Result<()> {
         Command::User { command: UserCommand::SetRole { name, role, storage } } => {
             let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
             let state = admin_state(storage).await?;
-            let account = app::domain::accounts::set_role(&state, &name, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let account =
+                app::domain::accounts::set_role(&state, &name, role).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{} is now {}.", account.username, account.role.as_str());
             Ok(())
         }

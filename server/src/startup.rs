@@ -49,7 +49,8 @@ fn jwt_secret(config: &ServeArgs) -> anyhow::Result<Vec<u8>> {
             return Ok(existing.as_bytes().to_vec());
         }
     }
-    std::fs::create_dir_all(&config.storage.data_dir).with_context(|| format!("creating {}", config.storage.data_dir.display()))?;
+    std::fs::create_dir_all(&config.storage.data_dir)
+        .with_context(|| format!("creating {}", config.storage.data_dir.display()))?;
     let secret = hex::encode(rand::random::<[u8; 32]>());
     write_private(&path, &secret).with_context(|| format!("writing {}", path.display()))?;
     Ok(secret.into_bytes())

@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
 #[cfg(feature = "ssr")]
 use super::request::{caller, client_ip, set_status, state};
+use super::ApiError;
 #[cfg(feature = "ssr")]
 use crate::domain::{accounts, sessions};
 

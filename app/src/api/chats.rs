@@ -6,10 +6,10 @@ use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
 use super::ids::Id;
-use super::ws::ChatMessage;
-use super::ApiError;
 #[cfg(feature = "ssr")]
 use super::request::{caller, set_status, state};
+use super::ws::ChatMessage;
+use super::ApiError;
 #[cfg(feature = "ssr")]
 use crate::domain::chats;
 
@@ -64,7 +64,10 @@ async fn chat_list(session_token: Option<String>, archived: bool) -> Result<Chat
     let caller = caller(&state, session_token.as_deref()).await?;
     let chats = chats::list_chats(&state, &caller, archived).await?;
     Ok(ChatList {
-        response: chats.into_iter().map(|c| ChatListItem { chat_id: c.id, name: c.name, kind: c.kind.as_str().into() }).collect(),
+        response: chats
+            .into_iter()
+            .map(|c| ChatListItem { chat_id: c.id, name: c.name, kind: c.kind.as_str().into() })
+            .collect(),
     })
 }
 
@@ -90,7 +93,11 @@ pub async fn create_chat(session_token: Option<String>, receiver: String) -> Res
 }
 
 #[server(prefix = "/chat", endpoint = "create-group", input = Json, output = Json)]
-pub async fn create_group(session_token: Option<String>, name: String, #[server(default)] members: Vec<String>) -> Result<ChatIdReply, ApiError> {
+pub async fn create_group(
+    session_token: Option<String>,
+    name: String,
+    #[server(default)] members: Vec<String>,
+) -> Result<ChatIdReply, ApiError> {
     let state = state()?;
     let caller = caller(&state, session_token.as_deref()).await?;
     let chat_id = chats::create_group(&state, &caller, &name, &members).await?;
@@ -124,7 +131,10 @@ pub async fn remove_members(
 }
 
 #[server(prefix = "/chat", endpoint = "get-members", input = Json, output = Json)]
-pub async fn get_members(session_token: Option<String>, #[server(rename = "chatID")] chat_id: Id) -> Result<MembersReply, ApiError> {
+pub async fn get_members(
+    session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+) -> Result<MembersReply, ApiError> {
     let state = state()?;
     let caller = caller(&state, session_token.as_deref()).await?;
     Ok(MembersReply { members: chats::member_names(&state, &caller, chat_id.0).await? })
@@ -164,7 +174,10 @@ pub async fn post_message(
 }
 
 #[server(prefix = "/chat", endpoint = "archive-chat", input = Json, output = Json)]
-pub async fn archive_chat(session_token: Option<String>, #[server(rename = "chatID")] chat_id: Id) -> Result<StatusReply, ApiError> {
+pub async fn archive_chat(
+    session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+) -> Result<StatusReply, ApiError> {
     let state = state()?;
     let caller = caller(&state, session_token.as_deref()).await?;
     chats::set_archived(&state, &caller, chat_id.0, true).await?;
@@ -172,7 +185,10 @@ pub async fn archive_chat(session_token: Option<String>, #[server(rename = "chat
 }
 
 #[server(prefix = "/chat", endpoint = "unarchive-chat", input = Json, output = Json)]
-pub async fn unarchive_chat(session_token: Option<String>, #[server(rename = "chatID")] chat_id: Id) -> Result<StatusReply, ApiError> {
+pub async fn unarchive_chat(
+    session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+) -> Result<StatusReply, ApiError> {
     let state = state()?;
     let caller = caller(&state, session_token.as_deref()).await?;
     chats::set_archived(&state, &caller, chat_id.0, false).await?;

@@ -3,9 +3,9 @@
 //! envelope (ChatCLI `{status:"error",message}`, nchat `{success:false,error,code,…}`) with
 //! `http_status`. Decoding accepts either envelope, so the browser reads what the layer wrote.
 
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiError {
@@ -78,14 +78,16 @@ impl FromServerFnError for ApiError {
     fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
         match error {
             // The body did not match the route's fields: the client's mistake.
-            ServerFnErrorErr::Args(why) | ServerFnErrorErr::Deserialization(why) | ServerFnErrorErr::MissingArg(why) => {
-                ApiError::bad_request(describe_bad_body(&why))
-            }
+            ServerFnErrorErr::Args(why)
+            | ServerFnErrorErr::Deserialization(why)
+            | ServerFnErrorErr::MissingArg(why) => ApiError::bad_request(describe_bad_body(&why)),
             ServerFnErrorErr::UnsupportedRequestMethod(_) => {
                 ApiError::new(405, codes::METHOD_NOT_ALLOWED, "Method not allowed.")
             }
             // On the browser side: the request never got an answer.
-            ServerFnErrorErr::Request(why) => ApiError::new(0, "NETWORK_ERROR", format!("Could not reach the server: {why}")),
+            ServerFnErrorErr::Request(why) => {
+                ApiError::new(0, "NETWORK_ERROR", format!("Could not reach the server: {why}"))
+            }
             _ => ApiError::internal(),
         }
     }
@@ -111,15 +113,12 @@ mod from_domain {
         fn from(error: DomainError) -> Self {
             let message = error.to_string();
             match error {
-                DomainError::Invalid { field, .. } => {
-                    ApiError::new(400, codes::VALIDATION_ERROR, message).with_details(serde_json::json!({ "field": field }))
-                }
+                DomainError::Invalid { field, .. } => ApiError::new(400, codes::VALIDATION_ERROR, message)
+                    .with_details(serde_json::json!({ "field": field })),
                 DomainError::BadRequest(_) => ApiError::new(400, codes::BAD_REQUEST, message),
-                DomainError::BadCredentials | DomainError::EmailNotVerified => ApiError::new(
-                    400,
-                    codes::INVALID_CREDENTIALS,
-                    DomainError::BadCredentials.to_string(),
-                ),
+                DomainError::BadCredentials | DomainError::EmailNotVerified => {
+                    ApiError::new(400, codes::INVALID_CREDENTIALS, DomainError::BadCredentials.to_string())
+                }
                 DomainError::InvalidSession => ApiError::new(401, codes::UNAUTHORIZED, message),
                 DomainError::InvalidRefreshToken => ApiError::new(401, codes::INVALID_TOKEN, message),
                 DomainError::InvalidCode => ApiError::new(400, codes::INVALID_CODE, message),
@@ -157,11 +156,13 @@ mod tests {
 
     #[test]
     fn reads_both_surfaces_envelopes() {
-        let chatcli: ApiError = serde_json::from_str(r#"{"status":"error","message":"No.","code":"FORBIDDEN"}"#).unwrap();
+        let chatcli: ApiError =
+            serde_json::from_str(r#"{"status":"error","message":"No.","code":"FORBIDDEN"}"#).unwrap();
         assert_eq!((chatcli.code.as_str(), chatcli.message.as_str()), ("FORBIDDEN", "No."));
-        let nchat: ApiError =
-            serde_json::from_str(r#"{"success":false,"error":"Gone.","code":"NOT_FOUND","errorCode":"NOT_FOUND","details":{}}"#)
-                .unwrap();
+        let nchat: ApiError = serde_json::from_str(
+            r#"{"success":false,"error":"Gone.","code":"NOT_FOUND","errorCode":"NOT_FOUND","details":{}}"#,
+        )
+        .unwrap();
         assert_eq!((nchat.code.as_str(), nchat.message.as_str()), ("NOT_FOUND", "Gone."));
     }
 

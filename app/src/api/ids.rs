@@ -21,7 +21,9 @@ impl<'de> Deserialize<'de> for Id {
         }
         match Raw::deserialize(deserializer) {
             Ok(Raw::Number(n)) => Ok(Id(n)),
-            Ok(Raw::Text(text)) => text.trim().parse().map(Id).map_err(|_| serde::de::Error::custom("expected an integer id")),
+            Ok(Raw::Text(text)) => {
+                text.trim().parse().map(Id).map_err(|_| serde::de::Error::custom("expected an integer id"))
+            }
             Err(_) => Err(serde::de::Error::custom("expected an integer id")),
         }
     }

@@ -5,9 +5,9 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
 
-use super::ApiError;
 #[cfg(feature = "ssr")]
 use super::request::{caller, client_ip, set_status, state};
+use super::ApiError;
 #[cfg(feature = "ssr")]
 use crate::domain::{accounts, sessions, DomainResult};
 
@@ -183,7 +183,10 @@ pub async fn verify_email(
 }
 
 #[server(prefix = "/api/auth", endpoint = "resend-verification", input = Json, output = Json)]
-pub async fn resend_verification(username: Option<String>, email: Option<String>) -> Result<Success<MessageData>, ApiError> {
+pub async fn resend_verification(
+    username: Option<String>,
+    email: Option<String>,
+) -> Result<Success<MessageData>, ApiError> {
     let state = state()?;
     let username = account_username(&state, username, email).await?;
     nchat(accounts::resend_verification(&state, &username, client_ip()).await)?;
@@ -192,7 +195,9 @@ pub async fn resend_verification(username: Option<String>, email: Option<String>
 
 /// Ends this session (the access token's).
 #[server(prefix = "/api/auth", endpoint = "signout", input = Json, output = Json)]
-pub async fn signout(#[server(rename = "refreshToken")] refresh_token: Option<String>) -> Result<Success<MessageData>, ApiError> {
+pub async fn signout(
+    #[server(rename = "refreshToken")] refresh_token: Option<String>,
+) -> Result<Success<MessageData>, ApiError> {
     let state = state()?;
     let caller = nchat(caller(&state, None).await)?;
     nchat(sessions::logout(&state, &caller, refresh_token.as_deref()).await)?;
@@ -200,11 +205,17 @@ pub async fn signout(#[server(rename = "refreshToken")] refresh_token: Option<St
 }
 
 #[cfg(feature = "ssr")]
-async fn account_username(state: &crate::domain::AppState, username: Option<String>, email: Option<String>) -> Result<String, ApiError> {
+async fn account_username(
+    state: &crate::domain::AppState,
+    username: Option<String>,
+    email: Option<String>,
+) -> Result<String, ApiError> {
     if let Some(username) = username.filter(|u| !u.trim().is_empty()) {
         return Ok(username);
     }
-    let email = email.filter(|e| !e.trim().is_empty()).ok_or_else(|| ApiError::bad_request("Missing field: username or email."))?;
+    let email = email
+        .filter(|e| !e.trim().is_empty())
+        .ok_or_else(|| ApiError::bad_request("Missing field: username or email."))?;
     // An unknown address reads like a wrong code, so addresses cannot be probed here.
     Ok(nchat(accounts::username_by_email(state, &email).await)?.unwrap_or_default())
 }

@@ -45,7 +45,9 @@ impl From<crate::domain::chats::Message> for ChatMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
-    Auth { token: String },
+    Auth {
+        token: String,
+    },
     JoinIdle,
     JoinChat {
         #[serde(rename = "chatID")]
@@ -107,15 +109,30 @@ pub enum ClientFrame {
 }
 
 const CLIENT_FRAME_TYPES: &[&str] = &[
-    "auth", "join_idle", "join_chat", "leave_chat", "post_msg", "edit_msg", "delete_msg", "typing", "chat_created",
-    "call_invite", "call_accept", "call_decline", "call_end",
+    "auth",
+    "join_idle",
+    "join_chat",
+    "leave_chat",
+    "post_msg",
+    "edit_msg",
+    "delete_msg",
+    "typing",
+    "chat_created",
+    "call_invite",
+    "call_accept",
+    "call_decline",
+    "call_end",
 ];
 
 impl ClientFrame {
     /// Reads a text frame, or says in a sentence what is wrong with it.
     pub fn parse(text: &str) -> Result<ClientFrame, String> {
-        let value: Value = serde_json::from_str(text).map_err(|_| "Frames must be JSON objects with a \"type\".".to_string())?;
-        let kind = value.get("type").and_then(Value::as_str).ok_or_else(|| "Frames must be JSON objects with a \"type\".".to_string())?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|_| "Frames must be JSON objects with a \"type\".".to_string())?;
+        let kind = value
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| "Frames must be JSON objects with a \"type\".".to_string())?;
         if !CLIENT_FRAME_TYPES.contains(&kind) {
             let shown: String = kind.chars().take(40).collect();
             return Err(format!("Unknown frame type \"{shown}\"."));
@@ -185,7 +202,10 @@ mod tests {
 
     #[test]
     fn client_frames_read_the_reference_shapes() {
-        assert_eq!(ClientFrame::parse(r#"{"type":"auth","token":"t"}"#).unwrap(), ClientFrame::Auth { token: "t".into() });
+        assert_eq!(
+            ClientFrame::parse(r#"{"type":"auth","token":"t"}"#).unwrap(),
+            ClientFrame::Auth { token: "t".into() }
+        );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"post_msg","chatID":3,"text":"hi"}"#).unwrap(),
             ClientFrame::PostMsg { chat_id: Id(3), text: "hi".into(), nonce: None }
@@ -197,7 +217,9 @@ mod tests {
     fn bad_frames_are_explained() {
         assert_eq!(ClientFrame::parse("nope").unwrap_err(), "Frames must be JSON objects with a \"type\".");
         assert_eq!(ClientFrame::parse(r#"{"type":"dance"}"#).unwrap_err(), "Unknown frame type \"dance\".");
-        assert!(ClientFrame::parse(r#"{"type":"post_msg","chatID":"x","text":"hi"}"#).unwrap_err().starts_with("Invalid post_msg frame"));
+        assert!(ClientFrame::parse(r#"{"type":"post_msg","chatID":"x","text":"hi"}"#)
+            .unwrap_err()
+            .starts_with("Invalid post_msg frame"));
     }
 
     #[test]

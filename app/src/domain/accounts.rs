@@ -149,13 +149,12 @@ pub async fn register(state: &AppState, new: NewAccount, ip: Option<IpAddr>) -> 
 }
 
 async fn ensure_name_free(state: &AppState, username: &Username, email: &Email) -> DomainResult<()> {
-    let taken: Option<(String,)> = sqlx::query_as(
-        "SELECT username_key FROM users WHERE username_key = $1 OR email_key = $2 LIMIT 1",
-    )
-    .bind(username.key())
-    .bind(email.key())
-    .fetch_optional(state.store.pool())
-    .await?;
+    let taken: Option<(String,)> =
+        sqlx::query_as("SELECT username_key FROM users WHERE username_key = $1 OR email_key = $2 LIMIT 1")
+            .bind(username.key())
+            .bind(email.key())
+            .fetch_optional(state.store.pool())
+            .await?;
     match taken {
         Some((key,)) if key == username.key() => Err(name_taken(username.as_str())),
         Some(_) => Err(email_taken()),
@@ -199,7 +198,12 @@ async fn create_account(
     let (id,) = match inserted {
         Ok(row) => row,
         // Lost a race with another sign-up between the check and the insert.
-        Err(e) if is_unique_violation(&e) => return Err(ensure_name_free(state, username, email).await.err().unwrap_or_else(|| name_taken(username.as_str()))),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(ensure_name_free(state, username, email)
+                .await
+                .err()
+                .unwrap_or_else(|| name_taken(username.as_str())))
+        }
         Err(e) => return Err(e.into()),
     };
     // The first account ever owns the server. The single-row claim is atomic on both backends.
@@ -229,9 +233,10 @@ async fn undo_account(state: &AppState, user_id: i64) {
 }
 
 async fn use_invite(state: &AppState, code: Option<&str>) -> DomainResult<String> {
-    let code = code.map(str::trim).filter(|c| !c.is_empty()).ok_or_else(|| {
-        DomainError::Forbidden("Registration is by invitation: an invite code is required.".into())
-    })?;
+    let code = code
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| DomainError::Forbidden("Registration is by invitation: an invite code is required.".into()))?;
     let used = sqlx::query("UPDATE invites SET uses_left = uses_left - 1 WHERE code = $1 AND uses_left > 0")
         .bind(code)
         .execute(state.store.pool())
@@ -292,13 +297,13 @@ pub async fn verify_email(state: &AppState, username: &str, code: &str, ip: Opti
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
         return Err(DomainError::InvalidCode);
     }
-    let (account, _) = find_account(state, &AccountName::Username(username.into())).await?.ok_or(DomainError::InvalidCode)?;
-    let pending: Option<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT email, code_hash, expires_at, attempts FROM email_verifications WHERE user_id = $1",
-    )
-    .bind(account.id)
-    .fetch_optional(state.store.pool())
-    .await?;
+    let (account, _) =
+        find_account(state, &AccountName::Username(username.into())).await?.ok_or(DomainError::InvalidCode)?;
+    let pending: Option<(String, String, i64, i64)> =
+        sqlx::query_as("SELECT email, code_hash, expires_at, attempts FROM email_verifications WHERE user_id = $1")
+            .bind(account.id)
+            .fetch_optional(state.store.pool())
+            .await?;
     let (email, expected, expires_at, attempts) = pending.ok_or(DomainError::InvalidCode)?;
     if attempts >= CODE_ATTEMPTS || expires_at <= now_ms() {
         return Err(DomainError::InvalidCode);
@@ -324,7 +329,10 @@ pub async fn verify_email(state: &AppState, username: &str, code: &str, ip: Opti
         Err(e) if is_unique_violation(&e) => return Err(email_taken()),
         Err(e) => return Err(e.into()),
     }
-    sqlx::query("DELETE FROM email_verifications WHERE user_id = $1").bind(account.id).execute(state.store.pool()).await?;
+    sqlx::query("DELETE FROM email_verifications WHERE user_id = $1")
+        .bind(account.id)
+        .execute(state.store.pool())
+        .await?;
     account_by_id(state, account.id).await
 }
 
@@ -346,10 +354,19 @@ pub async fn resend_verification(state: &AppState, username: &str, ip: Option<Ip
 
 /// Checks a password and opens a session. Every failure before the password is proven right
 /// looks the same and takes as long (the hash is checked even for unknown accounts).
-pub async fn login(state: &AppState, name: AccountName, password: &str, ip: Option<IpAddr>) -> DomainResult<(Account, IssuedTokens)> {
+pub async fn login(
+    state: &AppState,
+    name: AccountName,
+    password: &str,
+    ip: Option<IpAddr>,
+) -> DomainResult<(Account, IssuedTokens)> {
     let (_, key) = name.column_and_key();
     limit_attempts(state, "login", ip, Some(&key))?;
-    let found = if key.is_empty() || password.len() > 4 * super::names::PASSWORD_MAX_CHARS { None } else { find_account(state, &name).await? };
+    let found = if key.is_empty() || password.len() > 4 * super::names::PASSWORD_MAX_CHARS {
+        None
+    } else {
+        find_account(state, &name).await?
+    };
     let matched = state.passwords.verify(password, found.as_ref().map(|(_, hash)| hash.as_str())).await?;
     let account = match found {
         Some((account, _)) if matched && !account.disabled => account,
@@ -398,7 +415,11 @@ pub enum ProfileOutcome {
     Deleted,
 }
 
-pub async fn update_profile(state: &AppState, caller: &Caller, changes: ProfileChanges) -> DomainResult<ProfileOutcome> {
+pub async fn update_profile(
+    state: &AppState,
+    caller: &Caller,
+    changes: ProfileChanges,
+) -> DomainResult<ProfileOutcome> {
     let pool = state.store.pool();
     if changes.delete {
         // The row stays so history keeps its author; the name and address are freed.
@@ -417,12 +438,17 @@ pub async fn update_profile(state: &AppState, caller: &Caller, changes: ProfileC
         return Ok(ProfileOutcome::Deleted);
     }
     if changes.disable {
-        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2").bind(now_ms()).bind(caller.user_id).execute(pool).await?;
+        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(caller.user_id)
+            .execute(pool)
+            .await?;
         sessions::revoke_all_sessions(state, caller.user_id, "account_disabled").await?;
         return Ok(ProfileOutcome::Disabled);
     }
     let username = changes.username.as_deref().map(str::trim).filter(|n| !n.is_empty() && *n != caller.username);
-    let email = changes.email.as_deref().map(str::trim).filter(|e| !e.is_empty() && email_key(e) != email_key(&caller.email));
+    let email =
+        changes.email.as_deref().map(str::trim).filter(|e| !e.is_empty() && email_key(e) != email_key(&caller.email));
     if username.is_none() && email.is_none() {
         return Err(DomainError::BadRequest("No changes requested.".into()));
     }
@@ -430,10 +456,8 @@ pub async fn update_profile(state: &AppState, caller: &Caller, changes: ProfileC
     let username = username.map(Username::parse).transpose()?;
     let email = email.map(Email::parse).transpose()?;
     if let Some(email) = &email {
-        let taken: Option<(i64,)> = sqlx::query_as("SELECT id FROM users WHERE email_key = $1")
-            .bind(email.key())
-            .fetch_optional(pool)
-            .await?;
+        let taken: Option<(i64,)> =
+            sqlx::query_as("SELECT id FROM users WHERE email_key = $1").bind(email.key()).fetch_optional(pool).await?;
         if taken.is_some() {
             return Err(email_taken());
         }
@@ -530,7 +554,9 @@ pub async fn reset_password(state: &AppState, reset: PasswordReset, ip: Option<I
     .fetch_optional(state.store.pool())
     .await?;
     let user_id = match link {
-        Some((user_id, key, expires_at, None)) if key == username_key(&reset.username) && expires_at > now_ms() => user_id,
+        Some((user_id, key, expires_at, None)) if key == username_key(&reset.username) && expires_at > now_ms() => {
+            user_id
+        }
         _ => return Err(DomainError::InvalidResetLink),
     };
     if reset.password != reset.confirm_password {
@@ -547,12 +573,14 @@ pub async fn reset_password(state: &AppState, reset: PasswordReset, ip: Option<I
         return Err(DomainError::InvalidResetLink);
     }
     // The link came through the account's mailbox, which also proves the address.
-    sqlx::query("UPDATE users SET password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $3")
-        .bind(new_hash)
-        .bind(now_ms())
-        .bind(user_id)
-        .execute(state.store.pool())
-        .await?;
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, email_verified_at = COALESCE(email_verified_at, $2) WHERE id = $3",
+    )
+    .bind(new_hash)
+    .bind(now_ms())
+    .bind(user_id)
+    .execute(state.store.pool())
+    .await?;
     sessions::revoke_all_sessions(state, user_id, "password_reset").await
 }
 
@@ -591,7 +619,11 @@ pub async fn set_role(state: &AppState, username: &str, role: Role) -> DomainRes
     let (account, _) = find_account(state, &AccountName::Username(username.into()))
         .await?
         .ok_or_else(|| DomainError::NotFound("User not found.".into()))?;
-    sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role.as_str()).bind(account.id).execute(state.store.pool()).await?;
+    sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+        .bind(role.as_str())
+        .bind(account.id)
+        .execute(state.store.pool())
+        .await?;
     account_by_id(state, account.id).await
 }
 

@@ -31,7 +31,11 @@ impl ChatKind {
         }
     }
     fn parse(raw: &str) -> ChatKind {
-        if raw == "group" { ChatKind::Group } else { ChatKind::Private }
+        if raw == "group" {
+            ChatKind::Group
+        } else {
+            ChatKind::Private
+        }
     }
 }
 
@@ -167,10 +171,11 @@ pub async fn open_private_chat(state: &AppState, caller: &Caller, receiver: &str
     if receiver.trim().is_empty() {
         return Err(DomainError::invalid("receiver", "Name the person to chat with."));
     }
-    let found: Option<(i64, String)> = sqlx::query_as("SELECT id, username FROM users WHERE username_key = $1 AND deleted_at IS NULL")
-        .bind(username_key(receiver))
-        .fetch_optional(state.store.pool())
-        .await?;
+    let found: Option<(i64, String)> =
+        sqlx::query_as("SELECT id, username FROM users WHERE username_key = $1 AND deleted_at IS NULL")
+            .bind(username_key(receiver))
+            .fetch_optional(state.store.pool())
+            .await?;
     let (receiver_id, _) = found.ok_or_else(|| DomainError::NotFound("User not found.".into()))?;
     if receiver_id == caller.user_id {
         return Err(DomainError::BadRequest("Cannot chat with yourself.".into()));
@@ -188,11 +193,13 @@ pub async fn open_private_chat(state: &AppState, caller: &Caller, receiver: &str
     .await?;
     let chat_id = match created {
         Some((id,)) => id,
-        None => sqlx::query_as::<_, (i64,)>("SELECT id FROM chats WHERE private_key = $1")
-            .bind(&key)
-            .fetch_one(state.store.pool())
-            .await?
-            .0,
+        None => {
+            sqlx::query_as::<_, (i64,)>("SELECT id FROM chats WHERE private_key = $1")
+                .bind(&key)
+                .fetch_one(state.store.pool())
+                .await?
+                .0
+        }
     };
     // Also repairs a chat whose members were never written (a crash between the two steps).
     for user_id in [caller.user_id, receiver_id] {
@@ -232,7 +239,10 @@ fn parse_group_name(raw: &str) -> DomainResult<String> {
         return Err(DomainError::invalid("name", "Give the group a name."));
     }
     if name.chars().count() > GROUP_NAME_MAX_CHARS {
-        return Err(DomainError::invalid("name", format!("Group name must be at most {GROUP_NAME_MAX_CHARS} characters.")));
+        return Err(DomainError::invalid(
+            "name",
+            format!("Group name must be at most {GROUP_NAME_MAX_CHARS} characters."),
+        ));
     }
     if name.chars().any(char::is_control) {
         return Err(DomainError::invalid("name", "Group name cannot contain control characters."));
@@ -243,7 +253,8 @@ fn parse_group_name(raw: &str) -> DomainResult<String> {
 pub async fn create_group(state: &AppState, caller: &Caller, name: &str, members: &[String]) -> DomainResult<i64> {
     ensure_can_write(caller)?;
     let name = parse_group_name(name)?;
-    let others: Vec<String> = members.iter().filter(|m| username_key(m) != username_key(&caller.username)).cloned().collect();
+    let others: Vec<String> =
+        members.iter().filter(|m| username_key(m) != username_key(&caller.username)).cloned().collect();
     let resolved = if others.is_empty() { Vec::new() } else { resolve_usernames(state, &others).await? };
     let now = now_ms();
     let mut tx = state.store.pool().begin().await?;
@@ -361,7 +372,13 @@ pub async fn history(state: &AppState, caller: &Caller, chat_id: i64, page: Page
 
 /// Up to `limit` messages of a chat with after < id < before: the first ones after `after`
 /// when it is given, else the last ones before `before`. Oldest first.
-pub async fn messages_between(state: &AppState, chat_id: i64, after: Option<i64>, before: Option<i64>, limit: i64) -> DomainResult<Vec<Message>> {
+pub async fn messages_between(
+    state: &AppState,
+    chat_id: i64,
+    after: Option<i64>,
+    before: Option<i64>,
+    limit: i64,
+) -> DomainResult<Vec<Message>> {
     let forward = after.is_some();
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id \
@@ -403,7 +420,8 @@ async fn message_by_id(state: &AppState, message_id: i64) -> DomainResult<Option
 
 async fn message_by_nonce(state: &AppState, user_id: i64, nonce: &str) -> DomainResult<Option<Message>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id WHERE m.user_id = $1 AND m.nonce = $2");
-    let row: Option<MessageRow> = sqlx::query_as(&sql).bind(user_id).bind(nonce).fetch_optional(state.store.pool()).await?;
+    let row: Option<MessageRow> =
+        sqlx::query_as(&sql).bind(user_id).bind(nonce).fetch_optional(state.store.pool()).await?;
     Ok(row.map(message_from))
 }
 
@@ -415,7 +433,13 @@ pub struct Posted {
 
 /// Stores a message and announces it. With a `nonce`, posting the same one again returns the
 /// stored message instead of a second copy.
-pub async fn post_message(state: &AppState, caller: &Caller, chat_id: i64, text: &str, nonce: Option<&str>) -> DomainResult<Posted> {
+pub async fn post_message(
+    state: &AppState,
+    caller: &Caller,
+    chat_id: i64,
+    text: &str,
+    nonce: Option<&str>,
+) -> DomainResult<Posted> {
     ensure_can_write(caller)?;
     let text = parse_text(text)?;
     let nonce = nonce.map(str::trim).filter(|n| !n.is_empty());
@@ -433,14 +457,16 @@ pub async fn post_message(state: &AppState, caller: &Caller, chat_id: i64, text:
                   ON CONFLICT DO NOTHING RETURNING id";
     let inserted: Option<(i64,)> = match state.store.backend() {
         // One writer at a time: ids are assigned in commit order already.
-        Backend::Sqlite => sqlx::query_as(insert)
-            .bind(chat_id)
-            .bind(caller.user_id)
-            .bind(&text)
-            .bind(now)
-            .bind(nonce)
-            .fetch_optional(state.store.pool())
-            .await?,
+        Backend::Sqlite => {
+            sqlx::query_as(insert)
+                .bind(chat_id)
+                .bind(caller.user_id)
+                .bind(&text)
+                .bind(now)
+                .bind(nonce)
+                .fetch_optional(state.store.pool())
+                .await?
+        }
         // Serialise writers per chat, so a message never commits after a higher id of its chat.
         Backend::Postgres => {
             let mut tx = state.store.pool().begin().await?;
@@ -490,7 +516,13 @@ async fn changeable_message(state: &AppState, caller: &Caller, chat_id: i64, mes
     }
 }
 
-pub async fn edit_message(state: &AppState, caller: &Caller, chat_id: i64, message_id: i64, text: &str) -> DomainResult<Message> {
+pub async fn edit_message(
+    state: &AppState,
+    caller: &Caller,
+    chat_id: i64,
+    message_id: i64,
+    text: &str,
+) -> DomainResult<Message> {
     let text = parse_text(text)?;
     let message = changeable_message(state, caller, chat_id, message_id).await?;
     if message.user_id != caller.user_id {

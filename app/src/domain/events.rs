@@ -8,20 +8,51 @@ use super::chats::Message;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    MessagePosted { message: Message },
-    MessageEdited { message: Message },
-    MessageDeleted { chat_id: i64, message_id: i64, deleted_at: i64 },
-    Typing { chat_id: i64, user_id: i64, username: String },
+    MessagePosted {
+        message: Message,
+    },
+    MessageEdited {
+        message: Message,
+    },
+    MessageDeleted {
+        chat_id: i64,
+        message_id: i64,
+        deleted_at: i64,
+    },
+    Typing {
+        chat_id: i64,
+        user_id: i64,
+        username: String,
+    },
     /// A chat appeared in these users' lists (new chat, or they were added).
-    ChatCreated { chat_id: i64, creator: String, recipients: Vec<i64> },
+    ChatCreated {
+        chat_id: i64,
+        creator: String,
+        recipients: Vec<i64>,
+    },
     /// These users left or were removed: their connections stop receiving the chat at once.
-    MembersRemoved { chat_id: i64, user_ids: Vec<i64> },
+    MembersRemoved {
+        chat_id: i64,
+        user_ids: Vec<i64>,
+    },
     /// Sessions ended (one, or all of a user's): their sockets close.
-    SessionsRevoked { user_id: i64, session_id: Option<i64> },
+    SessionsRevoked {
+        user_id: i64,
+        session_id: Option<i64>,
+    },
     /// A node's view of a user's connections changed (first opened or last closed there).
-    Presence { node: String, user_id: i64, username: String, online: bool, recipients: Vec<i64> },
+    Presence {
+        node: String,
+        user_id: i64,
+        username: String,
+        online: bool,
+        recipients: Vec<i64>,
+    },
     /// Every few seconds each node lists who is connected to it, so others can expire a dead node.
-    PresenceHeartbeat { node: String, users: Vec<(i64, String)> },
+    PresenceHeartbeat {
+        node: String,
+        users: Vec<(i64, String)>,
+    },
 }
 
 /// Where the domain sends events. The server plugs in its bus; admin commands use `NoEvents`.

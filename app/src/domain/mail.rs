@@ -40,7 +40,8 @@ impl Mailer {
     pub async fn send(&self, mail: Mail) -> Result<(), DomainError> {
         match self {
             Mailer::Smtp { transport, from } => {
-                let to: Mailbox = mail.to.parse().map_err(|_| DomainError::invalid("email", "Enter a valid email address."))?;
+                let to: Mailbox =
+                    mail.to.parse().map_err(|_| DomainError::invalid("email", "Enter a valid email address."))?;
                 let message = Message::builder()
                     .from(from.clone())
                     .to(to)

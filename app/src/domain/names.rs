@@ -29,15 +29,10 @@ impl Username {
                 format!("Username must be at most {USERNAME_MAX_CHARS} characters."),
             ));
         }
-        if let Some(bad) = name
-            .chars()
-            .find(|c| c.is_whitespace() || c.is_control() || USERNAME_FORBIDDEN.contains(*c))
+        if let Some(bad) = name.chars().find(|c| c.is_whitespace() || c.is_control() || USERNAME_FORBIDDEN.contains(*c))
         {
             let shown = if bad.is_whitespace() { "a space".to_string() } else { format!("'{bad}'") };
-            return Err(DomainError::invalid(
-                "username",
-                format!("Username cannot contain {shown}."),
-            ));
+            return Err(DomainError::invalid("username", format!("Username cannot contain {shown}.")));
         }
         Ok(Username(name.to_string()))
     }
@@ -67,10 +62,7 @@ impl Email {
             return Err(DomainError::invalid("email", "Email is required."));
         }
         if email.chars().count() > EMAIL_MAX_CHARS {
-            return Err(DomainError::invalid(
-                "email",
-                format!("Email must be at most {EMAIL_MAX_CHARS} characters."),
-            ));
+            return Err(DomainError::invalid("email", format!("Email must be at most {EMAIL_MAX_CHARS} characters.")));
         }
         let (local, domain) = email.split_once('@').ok_or_else(invalid)?;
         let well_formed = !local.is_empty()
@@ -180,9 +172,7 @@ impl Role {
         Role::ALL
             .into_iter()
             .find(|role| role.as_str().eq_ignore_ascii_case(raw.trim()))
-            .ok_or_else(|| {
-                DomainError::invalid("role", "Role must be one of owner, admin, moderator, member, guest.")
-            })
+            .ok_or_else(|| DomainError::invalid("role", "Role must be one of owner, admin, moderator, member, guest."))
     }
 
     /// True when this role has at least the powers of `other` (owner > admin > ... > guest).

@@ -70,14 +70,13 @@ pub fn secret_hash(secret: &str) -> String {
 pub async fn start_session(state: &AppState, user_id: i64, role: Role) -> DomainResult<IssuedTokens> {
     let now = now_ms();
     let expires_at = now + ms(state.settings.refresh_token_ttl);
-    let (session_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO sessions (user_id, created_at, expires_at) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind(user_id)
-    .bind(now)
-    .bind(expires_at)
-    .fetch_one(state.store.pool())
-    .await?;
+    let (session_id,): (i64,) =
+        sqlx::query_as("INSERT INTO sessions (user_id, created_at, expires_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(user_id)
+            .bind(now)
+            .bind(expires_at)
+            .fetch_one(state.store.pool())
+            .await?;
     issue_tokens(state, user_id, session_id, role).await
 }
 

@@ -47,23 +47,21 @@ impl Store {
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = match backend {
             // SQLite serialises writers; a few connections serve concurrent readers (WAL).
-            Backend::Sqlite => AnyPoolOptions::new()
-                .max_connections(8)
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        use sqlx::Executor;
-                        // WAL survives a process crash (SIGKILL) with synchronous=NORMAL.
-                        for pragma in [
-                            "PRAGMA journal_mode=WAL",
-                            "PRAGMA synchronous=NORMAL",
-                            "PRAGMA foreign_keys=ON",
-                            "PRAGMA busy_timeout=10000",
-                        ] {
-                            conn.execute(pragma).await?;
-                        }
-                        Ok(())
-                    })
-                }),
+            Backend::Sqlite => AnyPoolOptions::new().max_connections(8).after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    // WAL survives a process crash (SIGKILL) with synchronous=NORMAL.
+                    for pragma in [
+                        "PRAGMA journal_mode=WAL",
+                        "PRAGMA synchronous=NORMAL",
+                        "PRAGMA foreign_keys=ON",
+                        "PRAGMA busy_timeout=10000",
+                    ] {
+                        conn.execute(pragma).await?;
+                    }
+                    Ok(())
+                })
+            }),
             Backend::Postgres => AnyPoolOptions::new().max_connections(16),
         }
         .acquire_timeout(Duration::from_secs(10))
@@ -105,11 +103,16 @@ fn prepare_sqlite_url(url: &str) -> anyhow_like::Result<String> {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path != ":memory:" && !path.is_empty() {
         if let Some(parent) = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
         }
     }
-    let query = if query.contains("mode=") { query.to_string() } else if query.is_empty() { "mode=rwc".into() } else { format!("{query}&mode=rwc") };
+    let query = if query.contains("mode=") {
+        query.to_string()
+    } else if query.is_empty() {
+        "mode=rwc".into()
+    } else {
+        format!("{query}&mode=rwc")
+    };
     Ok(format!("sqlite://{path}?{query}"))
 }
 
@@ -129,12 +132,7 @@ pub fn rfc3339(ms: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
 /// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).

@@ -17,9 +17,7 @@ pub fn bundle(release: bool) -> Result<()> {
     ensure_target()?;
 
     let profile = if release { "wasm-release" } else { "debug" };
-    header(&format!(
-        "bundle: cargo build -p frontend ({profile}, {TARGET})"
-    ));
+    header(&format!("bundle: cargo build -p frontend ({profile}, {TARGET})"));
     let mut cmd = cargo();
     cmd.args(["build", "-p", "frontend", "--lib", "--target", TARGET]);
     if release {
@@ -27,10 +25,7 @@ pub fn bundle(release: bool) -> Result<()> {
     }
     status(cmd)?;
 
-    let wasm = target_dir()
-        .join(TARGET)
-        .join(profile)
-        .join("frontend.wasm");
+    let wasm = target_dir().join(TARGET).join(profile).join("frontend.wasm");
     let pkg = root().join("target/site/pkg");
     header(&format!("bundle: wasm-bindgen -> {}", pkg.display()));
     // Stale files from an earlier layout would otherwise be served forever.
@@ -70,10 +65,7 @@ fn ensure_target() -> Result<()> {
         .args(["target", "list", "--installed"])
         .output()
         .context("could not run `rustup target list --installed`")?;
-    if String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .any(|l| l.trim() == TARGET)
-    {
+    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == TARGET) {
         return Ok(());
     }
     header(&format!("bundle: rustup target add {TARGET}"));

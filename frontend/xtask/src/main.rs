@@ -73,11 +73,7 @@ fn run(dev: bool, args: &[String]) -> Result<()> {
 
 /// The workspace root: this crate lives at `<root>/frontend/xtask`.
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().to_path_buf()
 }
 
 /// Cargo's target directory, honouring CARGO_TARGET_DIR (relative to the root, where we run cargo).
@@ -103,9 +99,7 @@ fn header(step: &str) {
 /// Runs a command with inherited stdio; an error if it cannot start or exits non-zero.
 fn status(mut cmd: Command) -> Result<()> {
     let shown = show(&cmd);
-    let st = cmd
-        .status()
-        .with_context(|| format!("could not start `{shown}`"))?;
+    let st = cmd.status().with_context(|| format!("could not start `{shown}`"))?;
     if !st.success() {
         bail!("`{shown}` failed ({st})");
     }
@@ -127,8 +121,7 @@ fn exec(cmd: Command) -> Result<()> {
 
 /// Whether a program can be found on PATH.
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|dir| dir.join(program).is_file()))
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|dir| dir.join(program).is_file()))
 }
 
 fn show(cmd: &Command) -> String {

@@ -15,8 +15,7 @@ const NATS_SERVER: &str = "/usr/sbin/nats-server";
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 pub fn test() -> Result<()> {
-    let pg_url =
-        std::env::var("HEARTH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
+    let pg_url = std::env::var("HEARTH_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
     let mut results: Vec<(&str, &str)> = Vec::new();
 
     header("test: services (PostgreSQL, NATS)");
@@ -29,10 +28,9 @@ pub fn test() -> Result<()> {
 
     // One package at a time: `--workspace` would unify app's `ssr` and `hydrate` features.
     let mut failed = false;
-    for (name, args) in [
-        ("app", &["test", "-p", "app", "--features", "ssr"][..]),
-        ("server", &["test", "-p", "server"][..]),
-    ] {
+    for (name, args) in
+        [("app", &["test", "-p", "app", "--features", "ssr"][..]), ("server", &["test", "-p", "server"][..])]
+    {
         header(&format!("test: cargo {}", args.join(" ")));
         let mut cmd = cargo();
         cmd.args(args).env("HEARTH_TEST_POSTGRES_URL", &pg_url);
@@ -50,10 +48,7 @@ pub fn test() -> Result<()> {
         results.push(("end2end", "skipped (no end2end/package.json)"));
     }
 
-    let summary: Vec<String> = results
-        .iter()
-        .map(|(step, r)| format!("{step} {r}"))
-        .collect();
+    let summary: Vec<String> = results.iter().map(|(step, r)| format!("{step} {r}")).collect();
     println!("\nxtask test: {}", summary.join(", "));
     if failed {
         bail!("some test steps failed");
@@ -106,9 +101,7 @@ fn ensure_nats() -> Result<bool> {
     let mut cmd = Command::new("start-stop-daemon");
     let daemon = "--start --oknodo --background --exec";
     let nats = "-a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log";
-    cmd.args(daemon.split(' '))
-        .args([NATS_SERVER, "--"])
-        .args(nats.split(' '));
+    cmd.args(daemon.split(' ')).args([NATS_SERVER, "--"]).args(nats.split(' '));
     status(cmd)?;
     wait_for(NATS, "NATS")?;
     Ok(true)
@@ -143,10 +136,7 @@ fn drop_test_databases(pg_url: &str) -> &'static str {
     let names = match list {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
         Ok(out) => {
-            eprintln!(
-                "warning: listing databases failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+            eprintln!("warning: listing databases failed: {}", String::from_utf8_lossy(&out.stderr).trim());
             return "skipped";
         }
         Err(e) => {
@@ -154,35 +144,22 @@ fn drop_test_databases(pg_url: &str) -> &'static str {
             return "skipped";
         }
     };
-    let names: Vec<&str> = names
-        .lines()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .collect();
+    let names: Vec<&str> = names.lines().map(str::trim).filter(|n| !n.is_empty()).collect();
     let mut dropped = 0;
     for name in &names {
         // No FORCE: a database still in use belongs to a test run in progress elsewhere.
         let sql = format!("DROP DATABASE IF EXISTS \"{}\"", name.replace('"', "\"\""));
-        let out = Command::new("psql")
-            .args(["-d", pg_url, "-qc", &sql])
-            .output();
+        let out = Command::new("psql").args(["-d", pg_url, "-qc", &sql]).output();
         dropped += out.is_ok_and(|o| o.status.success()) as usize;
     }
-    eprintln!(
-        "dropped {dropped} of {} database(s); the rest are in use",
-        names.len()
-    );
+    eprintln!("dropped {dropped} of {} database(s); the rest are in use", names.len());
     "done"
 }
 
 /// Playwright tests in end2end/, against a fresh (debug) bundle.
 fn browser_tests(end2end: &Path) -> Result<()> {
     bundle::bundle(false)?;
-    let install = if end2end.join("package-lock.json").is_file() {
-        "ci"
-    } else {
-        "install"
-    };
+    let install = if end2end.join("package-lock.json").is_file() { "ci" } else { "install" };
     header(&format!("test: npm {install} && npm test (end2end)"));
     let mut cmd = Command::new("npm");
     cmd.arg(install).current_dir(end2end);

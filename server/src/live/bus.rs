@@ -50,7 +50,8 @@ const NODE_SILENT_AFTER: Duration = Duration::from_secs(16);
 /// Connects to NATS and starts the publishing, receiving and heartbeat tasks.
 pub async fn connect_nats(url: &str, subject: String, hub: Arc<Hub>) -> anyhow::Result<Arc<NatsBus>> {
     let client = async_nats::connect(url).await.map_err(|e| anyhow::anyhow!("connecting to NATS at {url}: {e}"))?;
-    let mut subscription = client.subscribe(subject.clone()).await.map_err(|e| anyhow::anyhow!("subscribing to {subject}: {e}"))?;
+    let mut subscription =
+        client.subscribe(subject.clone()).await.map_err(|e| anyhow::anyhow!("subscribing to {subject}: {e}"))?;
     let (queue, mut outgoing) = mpsc::channel::<Event>(65_536);
 
     let publisher = client.clone();

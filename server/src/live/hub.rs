@@ -203,10 +203,8 @@ impl Hub {
     /// Usernames among `user_ids` connected to any node.
     pub fn online_among(&self, user_ids: &[i64]) -> Vec<String> {
         let presence = self.presence.lock().unwrap_or_else(|p| p.into_inner());
-        let mut names: Vec<String> = user_ids
-            .iter()
-            .filter_map(|id| presence.values().find_map(|users| users.get(id).cloned()))
-            .collect();
+        let mut names: Vec<String> =
+            user_ids.iter().filter_map(|id| presence.values().find_map(|users| users.get(id).cloned())).collect();
         names.sort();
         names.dedup();
         names

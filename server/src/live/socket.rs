@@ -280,7 +280,8 @@ async fn handle(
         }
         ClientFrame::Typing { chat_id } => {
             let now = Instant::now();
-            let recent = last_typing.get(&chat_id.0).is_some_and(|at| now.duration_since(*at) < live.config.typing_every);
+            let recent =
+                last_typing.get(&chat_id.0).is_some_and(|at| now.duration_since(*at) < live.config.typing_every);
             if !recent {
                 chats::typing(app, caller, chat_id.0).await.map_err(refusal)?;
                 last_typing.insert(chat_id.0, now);
@@ -288,9 +289,10 @@ async fn handle(
             Ok(())
         }
         ClientFrame::ChatCreated { chat_id } => chats::announce_chat(app, caller, chat_id.0).await.map_err(refusal),
-        ClientFrame::CallInvite { .. } | ClientFrame::CallAccept { .. } | ClientFrame::CallDecline { .. } | ClientFrame::CallEnd { .. } => {
-            Err("Voice calls are not available on this server yet.".into())
-        }
+        ClientFrame::CallInvite { .. }
+        | ClientFrame::CallAccept { .. }
+        | ClientFrame::CallDecline { .. }
+        | ClientFrame::CallEnd { .. } => Err("Voice calls are not available on this server yet.".into()),
     }
 }
 

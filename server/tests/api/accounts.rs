@@ -36,7 +36,9 @@ async fn server_answers_connection_checks(backend: Backend) {
 
 async fn new_account_verifies_its_email_then_signs_in(backend: Backend) {
     let app = spawn_app(backend).await;
-    let reply = app.post("/user/register", json!({"username": "alice", "password": PASSWORD, "email": "alice@example.org"})).await;
+    let reply = app
+        .post("/user/register", json!({"username": "alice", "password": PASSWORD, "email": "alice@example.org"}))
+        .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     assert_eq!(reply.body, json!({"message": "Verification email sent!"}));
 
@@ -115,13 +117,17 @@ async fn resend_gives_a_working_new_code(backend: Backend) {
     app.post("/user/resend-verification", json!({"username": "frank"}))
         .await
         .assert_chatcli_error(400, "Email is already verified.");
-    app.post("/user/resend-verification", json!({"username": "nobody"})).await.assert_chatcli_error(404, "User not found.");
+    app.post("/user/resend-verification", json!({"username": "nobody"}))
+        .await
+        .assert_chatcli_error(404, "User not found.");
     app.stop().await;
 }
 
 async fn registration_without_verification_signs_in_at_once(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.email_verification = hearth::config::EmailVerification::Off).await;
-    let reply = app.post("/user/register", json!({"username": "gina", "password": PASSWORD, "email": "gina@example.org"})).await;
+    let reply = app
+        .post("/user/register", json!({"username": "gina", "password": PASSWORD, "email": "gina@example.org"}))
+        .await;
     assert_eq!((reply.status.as_u16(), &reply.body), (201, &json!({"message": "Email Verification skipped!"})));
     let tokens = app.login("gina", PASSWORD).await;
     assert_eq!(app.profile(&tokens.access).await.body["email"], "gina@example.org");
@@ -148,7 +154,9 @@ async fn invite_mode_needs_a_code_from_the_admin_command(backend: Backend) {
     assert_eq!(reply.status, 201, "{}", reply.text);
     // Used up: the next person needs another code.
     let second = json!({"username": "ivy", "password": PASSWORD, "email": "ivy@example.org", "invite_code": code});
-    app.post("/user/register", second).await.assert_chatcli_error(403, "That invite code is not valid or has been used up.");
+    app.post("/user/register", second)
+        .await
+        .assert_chatcli_error(403, "That invite code is not valid or has been used up.");
     app.stop().await;
 }
 
@@ -158,7 +166,9 @@ async fn profile_changes_name_and_reverifies_a_new_address(backend: Backend) {
     let tokens = app.signed_in("jack").await;
     let token = tokens.access.as_str();
 
-    app.post("/user/submit-profile", json!({"session_token": token})).await.assert_chatcli_error(400, "No changes requested.");
+    app.post("/user/submit-profile", json!({"session_token": token}))
+        .await
+        .assert_chatcli_error(400, "No changes requested.");
     app.post("/user/submit-profile", json!({"session_token": token, "username": "Taken"}))
         .await
         .assert_chatcli_error(409, "User 'Taken' already exists.");
@@ -218,8 +228,12 @@ async fn subscribe_keeps_one_entry_per_address(backend: Backend) {
     let app = spawn_app(backend).await;
     let reply = app.post("/subscribe", json!({"email": "news@example.org"})).await;
     assert_eq!((reply.status.as_u16(), &reply.body), (200, &json!({"message": "Subscription successful."})));
-    app.post("/subscribe", json!({"email": "NEWS@example.org"})).await.assert_chatcli_error(409, "This email is already subscribed.");
-    app.post("/subscribe", json!({"email": "not-an-address"})).await.assert_chatcli_error(400, "Enter a valid email address.");
+    app.post("/subscribe", json!({"email": "NEWS@example.org"}))
+        .await
+        .assert_chatcli_error(409, "This email is already subscribed.");
+    app.post("/subscribe", json!({"email": "not-an-address"}))
+        .await
+        .assert_chatcli_error(400, "Enter a valid email address.");
     let reply = app.get("/subscribe?email=other%40example.org").await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     app.stop().await;

@@ -51,7 +51,11 @@ async fn malformed_bodies_are_invalid_json_on_every_chatcli_route(backend: Backe
         for body in ["", "not json", "[]", "{}", "\"text\"", "{\"unterminated\": "] {
             let reply = app.post_raw(route, "application/json", body).await;
             assert_eq!(reply.status, 400, "{route} with {body:?}: {}", reply.text);
-            assert_eq!(reply.body, json!({"status": "error", "message": "Invalid JSON format.", "code": "BAD_REQUEST"}), "{route} {body:?}");
+            assert_eq!(
+                reply.body,
+                json!({"status": "error", "message": "Invalid JSON format.", "code": "BAD_REQUEST"}),
+                "{route} {body:?}"
+            );
         }
         // No content type at all is the same mistake.
         let reply = app.send(app.client.post(app.url(route)).body("{{{")).await;
@@ -104,7 +108,9 @@ async fn over_long_values_are_refused_with_the_rule(backend: Backend) {
         ("NoDigits!!", "Password must contain a digit."),
         ("NoPunct123", "Password must contain a punctuation character."),
     ] {
-        app.post("/user/register", register("ok".into(), "a@example.org".into(), password)).await.assert_chatcli_error(400, rule);
+        app.post("/user/register", register("ok".into(), "a@example.org".into(), password))
+            .await
+            .assert_chatcli_error(400, rule);
     }
     app.post("/user/register", register("a:b".into(), "a@example.org".into(), PASSWORD))
         .await
@@ -121,7 +127,9 @@ async fn over_long_values_are_refused_with_the_rule(backend: Backend) {
 async fn bodies_over_the_limit_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let huge = format!("{{\"username\":\"{}\",\"password\":\"x\"}}", "a".repeat(200_000));
-    app.post_raw("/user/login", "application/json", huge.clone()).await.assert_chatcli_error(413, "Request body is larger than 65536 bytes.");
+    app.post_raw("/user/login", "application/json", huge.clone())
+        .await
+        .assert_chatcli_error(413, "Request body is larger than 65536 bytes.");
     app.post_raw("/api/auth/signin", "application/json", huge).await.assert_nchat_error(413, "PAYLOAD_TOO_LARGE");
     app.stop().await;
 }
@@ -160,7 +168,12 @@ async fn hostile_bodies_never_cause_a_server_error(backend: Backend) {
     for route in CHATCLI_POST_ROUTES.iter().chain(NCHAT_POST_ROUTES) {
         for body in &hostile {
             let reply = app.post(route, body.clone()).await;
-            assert!(reply.status.is_client_error() || reply.status.is_success(), "{route} {body}: {} {}", reply.status, reply.text);
+            assert!(
+                reply.status.is_client_error() || reply.status.is_success(),
+                "{route} {body}: {} {}",
+                reply.status,
+                reply.text
+            );
             assert!(reply.body.is_object(), "{route}: answer is JSON: {}", reply.text);
         }
     }
@@ -176,7 +189,9 @@ async fn sign_in_floods_are_limited_per_account_and_per_address(backend: Backend
     })
     .await;
     for _ in 0..3 {
-        app.post("/user/login", json!({"username": "target", "password": "Wrong-pass1"})).await.assert_chatcli_error(400, "Username or password is incorrect.");
+        app.post("/user/login", json!({"username": "target", "password": "Wrong-pass1"}))
+            .await
+            .assert_chatcli_error(400, "Username or password is incorrect.");
     }
     let limited = app.post("/user/login", json!({"username": "target", "password": "Wrong-pass1"})).await;
     assert_eq!(limited.status, 429, "{}", limited.text);
@@ -184,12 +199,16 @@ async fn sign_in_floods_are_limited_per_account_and_per_address(backend: Backend
     let retry_after: u64 = limited.headers["retry-after"].to_str().expect("ascii").parse().expect("seconds");
     assert!((1..=60).contains(&retry_after), "Retry-After {retry_after}");
     // Same account on the other surface: still limited (by name here, the account key).
-    app.post("/api/auth/signin", json!({"email": "target", "password": "Wrong-pass1"})).await.assert_nchat_error(429, "RATE_LIMIT_EXCEEDED");
+    app.post("/api/auth/signin", json!({"email": "target", "password": "Wrong-pass1"}))
+        .await
+        .assert_nchat_error(429, "RATE_LIMIT_EXCEEDED");
 
     // Other accounts from the same address run into the per-address limit.
     let mut statuses = Vec::new();
     for i in 0..4 {
-        statuses.push(app.post("/user/login", json!({"username": format!("other{i}"), "password": "x"})).await.status.as_u16());
+        statuses.push(
+            app.post("/user/login", json!({"username": format!("other{i}"), "password": "x"})).await.status.as_u16(),
+        );
     }
     assert!(statuses.contains(&429), "per-address limit reached: {statuses:?}");
     app.stop().await;

@@ -28,7 +28,9 @@ async fn private_chat_is_created_once_and_unarchived(backend: Backend) {
     app.post("/chat/create-chat", json!({"session_token": alice.access, "receiver": "alice"}))
         .await
         .assert_chatcli_error(400, "Cannot chat with yourself.");
-    app.post("/chat/create-chat", json!({"session_token": alice.access, "receiver": "nobody"})).await.assert_chatcli_error(404, "User not found.");
+    app.post("/chat/create-chat", json!({"session_token": alice.access, "receiver": "nobody"}))
+        .await
+        .assert_chatcli_error(404, "User not found.");
 
     let reply = app.post("/chat/archive-chat", json!({"session_token": alice.access, "chatID": chat})).await;
     assert_eq!(reply.body, json!({"message": "Chat archived"}), "{}", reply.text);
@@ -69,24 +71,34 @@ async fn group_membership_follows_the_rules(backend: Backend) {
     assert_eq!(members.body, json!({"members": ["carl", "mia", "otto"]}), "{}", members.text);
 
     // Any member may add people.
-    let reply = app.post("/chat/add-members", json!({"session_token": member.access, "chatID": group, "members": ["pia"]})).await;
+    let reply = app
+        .post("/chat/add-members", json!({"session_token": member.access, "chatID": group, "members": ["pia"]}))
+        .await;
     assert_eq!(reply.body, json!({"chatID": group}), "{}", reply.text);
     // A member may not remove someone else...
     app.post("/chat/remove-members", json!({"session_token": member.access, "chatID": group, "members": ["otto"]}))
         .await
         .assert_chatcli_error(403, "Only the group's creator or a moderator can remove other members.");
     // ...but may leave.
-    let reply = app.post("/chat/remove-members", json!({"session_token": other.access, "chatID": group, "members": ["otto"]})).await;
+    let reply = app
+        .post("/chat/remove-members", json!({"session_token": other.access, "chatID": group, "members": ["otto"]}))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    app.post("/chat/messages", json!({"session_token": other.access, "chatID": group})).await.assert_chatcli_error(404, "Chat not found.");
+    app.post("/chat/messages", json!({"session_token": other.access, "chatID": group}))
+        .await
+        .assert_chatcli_error(404, "Chat not found.");
     // The creator may remove anyone.
-    let reply = app.post("/chat/remove-members", json!({"session_token": creator.access, "chatID": group, "members": ["pia"]})).await;
+    let reply = app
+        .post("/chat/remove-members", json!({"session_token": creator.access, "chatID": group, "members": ["pia"]}))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let members = app.post("/chat/get-members", json!({"session_token": creator.access, "chatID": group})).await;
     assert_eq!(members.body, json!({"members": ["carl", "mia"]}));
     // A server moderator in the group may remove anyone too.
     app.post("/chat/add-members", json!({"session_token": creator.access, "chatID": group, "members": ["olga"]})).await;
-    let reply = app.post("/chat/remove-members", json!({"session_token": owner.access, "chatID": group, "members": ["carl"]})).await;
+    let reply = app
+        .post("/chat/remove-members", json!({"session_token": owner.access, "chatID": group, "members": ["carl"]}))
+        .await;
     assert_eq!(reply.status, 200, "owner removes the creator: {}", reply.text);
 
     let private = app.create_chat(&member.access, "otto").await;
@@ -113,13 +125,24 @@ async fn history_pages_backwards_and_forwards(backend: Backend) {
     }
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids grow: {ids:?}");
 
-    let texts = |v: Vec<serde_json::Value>| v.iter().map(|m| m["message"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>();
+    let texts = |v: Vec<serde_json::Value>| {
+        v.iter().map(|m| m["message"].as_str().unwrap_or_default().to_string()).collect::<Vec<_>>()
+    };
     assert_eq!(texts(app.messages(&alice.access, chat, json!({})).await).len(), 7);
     assert_eq!(texts(app.messages(&alice.access, chat, json!({"limit": 3})).await), ["m5", "m6", "m7"]);
-    assert_eq!(texts(app.messages(&alice.access, chat, json!({"limit": 3, "before": ids[4]})).await), ["m2", "m3", "m4"]);
-    assert_eq!(texts(app.messages(&alice.access, chat, json!({"limit": 3, "after": ids[1]})).await), ["m3", "m4", "m5"]);
+    assert_eq!(
+        texts(app.messages(&alice.access, chat, json!({"limit": 3, "before": ids[4]})).await),
+        ["m2", "m3", "m4"]
+    );
+    assert_eq!(
+        texts(app.messages(&alice.access, chat, json!({"limit": 3, "after": ids[1]})).await),
+        ["m3", "m4", "m5"]
+    );
     assert_eq!(texts(app.messages(&alice.access, chat, json!({"after": ids[6]})).await), Vec::<String>::new());
-    assert_eq!(texts(app.messages(&alice.access, chat, json!({"after": ids[0], "before": ids[3]})).await), ["m2", "m3"]);
+    assert_eq!(
+        texts(app.messages(&alice.access, chat, json!({"after": ids[0], "before": ids[3]})).await),
+        ["m2", "m3"]
+    );
 
     let first = &app.messages(&alice.access, chat, json!({"limit": 1})).await[0];
     assert_eq!((first["username"].as_str(), first["chatID"].as_i64()), (Some("alice"), Some(chat)));
@@ -132,7 +155,9 @@ async fn history_pages_backwards_and_forwards(backend: Backend) {
             .assert_chatcli_error(400, "limit must be between 1 and 200.");
     }
     // Ids may come as numeric strings too (some clients send them so).
-    let reply = app.post("/chat/messages", json!({"session_token": alice.access, "chatID": chat.to_string(), "limit": 1})).await;
+    let reply = app
+        .post("/chat/messages", json!({"session_token": alice.access, "chatID": chat.to_string(), "limit": 1}))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let reply = app.post("/chat/messages", json!({"session_token": alice.access, "chatID": "seven"})).await;
     assert_eq!(reply.status, 400, "{}", reply.text);
@@ -159,8 +184,12 @@ async fn strangers_cannot_see_or_touch_a_chat(backend: Backend) {
         body.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
         app.post(route, body).await.assert_chatcli_error(404, "Chat not found.");
     }
-    app.post("/chat/messages", json!({"session_token": eve.access, "chatID": 999_999})).await.assert_chatcli_error(404, "Chat not found.");
-    app.post("/chat/fetch-chats", json!({"session_token": "forged"})).await.assert_chatcli_error(401, "Invalid or expired session token.");
+    app.post("/chat/messages", json!({"session_token": eve.access, "chatID": 999_999}))
+        .await
+        .assert_chatcli_error(404, "Chat not found.");
+    app.post("/chat/fetch-chats", json!({"session_token": "forged"}))
+        .await
+        .assert_chatcli_error(401, "Invalid or expired session token.");
     assert_eq!(app.message_texts(&alice.access, chat, json!({})).await, ["secret"], "nothing was added");
     app.stop().await;
 }
@@ -171,8 +200,12 @@ async fn posting_checks_text_and_honours_nonces(backend: Backend) {
     app.signed_in("bob").await;
     let chat = app.create_chat(&alice.access, "bob").await;
     let post = |text: String, nonce: Option<&str>| json!({"session_token": alice.access, "chatID": chat, "text": text, "nonce": nonce});
-    app.post("/chat/post-message", post("   ".into(), None)).await.assert_chatcli_error(400, "A message cannot be empty.");
-    app.post("/chat/post-message", post("x".repeat(4001), None)).await.assert_chatcli_error(400, "A message can be at most 4000 characters.");
+    app.post("/chat/post-message", post("   ".into(), None))
+        .await
+        .assert_chatcli_error(400, "A message cannot be empty.");
+    app.post("/chat/post-message", post("x".repeat(4001), None))
+        .await
+        .assert_chatcli_error(400, "A message can be at most 4000 characters.");
     let stored = app.post("/chat/post-message", post("x".repeat(4000), None)).await;
     assert_eq!(stored.status, 201, "{}", stored.text);
 

@@ -26,7 +26,9 @@ async fn chatcli_account_signs_in_on_nchat(backend: Backend) {
 
 async fn nchat_account_signs_in_on_chatcli(backend: Backend) {
     let app = spawn_app(backend).await;
-    let reply = app.post("/api/auth/signup", json!({"email": "bob@example.org", "password": PASSWORD, "username": "bob"})).await;
+    let reply = app
+        .post("/api/auth/signup", json!({"email": "bob@example.org", "password": PASSWORD, "username": "bob"}))
+        .await;
     assert_eq!(reply.status, 201, "{}", reply.text);
     // The code mailed for the nchat sign-up is confirmed on the ChatCLI route.
     let code = app.mail.verification_code("bob@example.org").await;

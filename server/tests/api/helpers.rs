@@ -157,7 +157,8 @@ impl TestApp {
     /// Registers on the ChatCLI surface (expects 201) and returns the e-mail address used.
     pub async fn register(&self, username: &str) -> String {
         let email = format!("{}@example.org", username.to_lowercase());
-        let reply = self.post("/user/register", json!({"username": username, "password": PASSWORD, "email": email})).await;
+        let reply =
+            self.post("/user/register", json!({"username": username, "password": PASSWORD, "email": email})).await;
         assert_eq!(reply.status, 201, "register {username}: {}", reply.text);
         email
     }
@@ -225,13 +226,15 @@ impl TestApp {
     }
 
     pub async fn create_group(&self, access: &str, name: &str, members: &[&str]) -> i64 {
-        let reply = self.post("/chat/create-group", json!({"session_token": access, "name": name, "members": members})).await;
+        let reply =
+            self.post("/chat/create-group", json!({"session_token": access, "name": name, "members": members})).await;
         assert_eq!(reply.status, 201, "create-group: {}", reply.text);
         reply.body["chatID"].as_i64().expect("chatID")
     }
 
     pub async fn post_message(&self, access: &str, chat_id: i64, text: &str) -> i64 {
-        let reply = self.post("/chat/post-message", json!({"session_token": access, "chatID": chat_id, "text": text})).await;
+        let reply =
+            self.post("/chat/post-message", json!({"session_token": access, "chatID": chat_id, "text": text})).await;
         assert_eq!(reply.status, 201, "post-message: {}", reply.text);
         reply.body["messageID"].as_i64().expect("messageID")
     }
@@ -248,6 +251,10 @@ impl TestApp {
     }
 
     pub async fn message_texts(&self, access: &str, chat_id: i64, extra: Value) -> Vec<String> {
-        self.messages(access, chat_id, extra).await.iter().map(|m| m["message"].as_str().unwrap_or_default().to_string()).collect()
+        self.messages(access, chat_id, extra)
+            .await
+            .iter()
+            .map(|m| m["message"].as_str().unwrap_or_default().to_string())
+            .collect()
     }
 }

@@ -74,7 +74,9 @@ async fn silent_unauthenticated_socket_is_closed(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.ws_auth_timeout_secs = 1).await;
     let mut client = WsClient::connect(&app).await;
     match client.ended(Duration::from_secs(3)).await {
-        Some(Ended::Closed { code, reason }) => assert_eq!((code, reason.as_str()), (1008, "authenticate within the time limit")),
+        Some(Ended::Closed { code, reason }) => {
+            assert_eq!((code, reason.as_str()), (1008, "authenticate within the time limit"))
+        }
         other => panic!("expected a 1008 close, got {other:?}"),
     }
     app.stop().await;
@@ -88,7 +90,10 @@ async fn posted_message_reaches_every_member_once(backend: Backend) {
     alice_socket.send(json!({"type": "post_msg", "chatID": chat, "text": "hello bob"})).await;
 
     let to_bob = bob_socket.recv_type("new_message").await;
-    assert_eq!((to_bob["chatID"].as_i64(), to_bob["username"].as_str(), to_bob["message"].as_str()), (Some(chat), Some("alice"), Some("hello bob")));
+    assert_eq!(
+        (to_bob["chatID"].as_i64(), to_bob["username"].as_str(), to_bob["message"].as_str()),
+        (Some(chat), Some("alice"), Some("hello bob"))
+    );
     assert!(to_bob["messageID"].as_i64().is_some() && to_bob["userID"].as_i64().is_some());
     assert!(to_bob["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')), "{to_bob}");
     let to_alice = alice_socket.recv_type("new_message").await;
@@ -161,11 +166,27 @@ async fn bad_frames_get_errors_and_the_socket_stays_open(backend: Backend) {
         (Message::Text(r#"{"type":"post_msg","chatID":"x","text":"hi"}"#.into()), "Invalid post_msg frame"),
         (Message::Text(r#"{"type":"post_msg","chatID":1}"#.into()), "Invalid post_msg frame: missing field `text`"),
         (Message::Text(json!({"type": "join_chat", "chatID": other_chat}).to_string().into()), "Chat not found."),
-        (Message::Text(json!({"type": "post_msg", "chatID": other_chat, "text": "x"}).to_string().into()), "Chat not found."),
+        (
+            Message::Text(json!({"type": "post_msg", "chatID": other_chat, "text": "x"}).to_string().into()),
+            "Chat not found.",
+        ),
         (Message::Text(json!({"type": "typing", "chatID": other_chat}).to_string().into()), "Chat not found."),
-        (Message::Text(json!({"type": "edit_msg", "chatID": chat, "messageID": foreign_message, "text": "x"}).to_string().into()), "Message not found."),
-        (Message::Text(json!({"type": "post_msg", "chatID": chat, "text": ""}).to_string().into()), "A message cannot be empty."),
-        (Message::Text(json!({"type": "post_msg", "chatID": chat, "text": "a\u{0}b"}).to_string().into()), "Text cannot contain NUL characters."),
+        (
+            Message::Text(
+                json!({"type": "edit_msg", "chatID": chat, "messageID": foreign_message, "text": "x"})
+                    .to_string()
+                    .into(),
+            ),
+            "Message not found.",
+        ),
+        (
+            Message::Text(json!({"type": "post_msg", "chatID": chat, "text": ""}).to_string().into()),
+            "A message cannot be empty.",
+        ),
+        (
+            Message::Text(json!({"type": "post_msg", "chatID": chat, "text": "a\u{0}b"}).to_string().into()),
+            "Text cannot contain NUL characters.",
+        ),
         (Message::Text(json!({"type": "auth", "token": alice.access}).to_string().into()), "Already authenticated."),
         (Message::Binary(vec![1, 2, 3].into()), "Only JSON text frames are understood."),
     ];
@@ -189,7 +210,10 @@ async fn typing_reaches_others_only_and_is_throttled(backend: Backend) {
     let mut alice_socket = joined(&app, &alice, chat).await;
     let mut bob_socket = joined(&app, &bob, chat).await;
     alice_socket.send(json!({"type": "typing", "chatID": chat})).await;
-    assert_eq!(bob_socket.recv_type("user_typing").await, json!({"type": "user_typing", "username": "alice", "chatID": chat}));
+    assert_eq!(
+        bob_socket.recv_type("user_typing").await,
+        json!({"type": "user_typing", "username": "alice", "chatID": chat})
+    );
     alice_socket.send(json!({"type": "typing", "chatID": chat})).await;
     bob_socket.expect_quiet(500).await; // within 2 s: not forwarded again
     alice_socket.expect_quiet(100).await; // never to the typer
@@ -339,7 +363,9 @@ async fn removed_member_stops_receiving_at_once(backend: Backend) {
     let mut mia_socket = joined(&app, &mia, group).await;
     app.post_message(&owner.access, group, "hi all").await;
     mia_socket.recv_type("new_message").await;
-    let reply = app.post("/chat/remove-members", json!({"session_token": owner.access, "chatID": group, "members": ["mia"]})).await;
+    let reply = app
+        .post("/chat/remove-members", json!({"session_token": owner.access, "chatID": group, "members": ["mia"]}))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     app.post_message(&owner.access, group, "mia is gone").await;
     mia_socket.expect_quiet(400).await;
@@ -354,7 +380,10 @@ async fn new_chats_are_announced_to_their_members(backend: Backend) {
     let bob = app.signed_in("bob").await;
     let (mut bob_socket, _) = WsClient::signed_in(&app, &bob.access).await;
     let chat = app.create_chat(&alice.access, "bob").await;
-    assert_eq!(bob_socket.recv_type("chat_created").await, json!({"type": "chat_created", "chatID": chat, "creator": "alice"}));
+    assert_eq!(
+        bob_socket.recv_type("chat_created").await,
+        json!({"type": "chat_created", "chatID": chat, "creator": "alice"})
+    );
     let group = app.create_group(&alice.access, "G", &["bob"]).await;
     assert_eq!(bob_socket.recv_type("chat_created").await["chatID"], group);
     // The reference's clients announce chats themselves: relayed to the other members.

@@ -25,7 +25,8 @@ async fn signed_in(app: &TestApp, name: &str) -> Value {
     let code = app.mail.verification_code(&format!("{name}@example.org")).await;
     let reply = app.post("/api/auth/verify-email", json!({"username": name, "code": code})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    let reply = app.post("/api/auth/signin", json!({"email": format!("{name}@example.org"), "password": PASSWORD})).await;
+    let reply =
+        app.post("/api/auth/signin", json!({"email": format!("{name}@example.org"), "password": PASSWORD})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     reply.body["data"].clone()
 }
@@ -79,13 +80,27 @@ async fn verify_and_change_password_need_a_bearer_token(backend: Backend) {
     let reply = app.post_bearer("/api/auth/verify-password", access, json!({"password": "Wrong-pass1"})).await;
     assert_eq!(reply.body["data"]["valid"], false);
 
-    app.post_bearer("/api/auth/change-password", access, json!({"currentPassword": "Wrong-pass1", "newPassword": "N3w-password!"}))
-        .await
-        .assert_nchat_error(403, "FORBIDDEN");
-    app.post_bearer("/api/auth/change-password", access, json!({"currentPassword": PASSWORD, "newPassword": "nodigits"}))
-        .await
-        .assert_nchat_error(400, "VALIDATION_ERROR");
-    let reply = app.post_bearer("/api/auth/change-password", access, json!({"currentPassword": PASSWORD, "newPassword": "N3w-password!"})).await;
+    app.post_bearer(
+        "/api/auth/change-password",
+        access,
+        json!({"currentPassword": "Wrong-pass1", "newPassword": "N3w-password!"}),
+    )
+    .await
+    .assert_nchat_error(403, "FORBIDDEN");
+    app.post_bearer(
+        "/api/auth/change-password",
+        access,
+        json!({"currentPassword": PASSWORD, "newPassword": "nodigits"}),
+    )
+    .await
+    .assert_nchat_error(400, "VALIDATION_ERROR");
+    let reply = app
+        .post_bearer(
+            "/api/auth/change-password",
+            access,
+            json!({"currentPassword": PASSWORD, "newPassword": "N3w-password!"}),
+        )
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     app.post_bearer("/api/auth/verify-password", access, json!({"password": "N3w-password!"}))
         .await
@@ -104,7 +119,9 @@ async fn signin_failures_use_the_nchat_envelope(backend: Backend) {
     wrong.assert_nchat_error(401, "UNAUTHORIZED");
     assert_eq!(unknown.body, wrong.body, "unknown accounts and wrong passwords read the same");
 
-    let reply = app.post("/api/auth/signup", json!({"email": "x@example.org", "password": PASSWORD, "username": "carol"})).await;
+    let reply = app
+        .post("/api/auth/signup", json!({"email": "x@example.org", "password": PASSWORD, "username": "carol"}))
+        .await;
     reply.assert_nchat_error(409, "CONFLICT");
     let reply = app.post("/api/auth/signup", json!({"email": "bad", "password": PASSWORD, "username": "zed"})).await;
     reply.assert_nchat_error(400, "VALIDATION_ERROR");
@@ -121,6 +138,8 @@ async fn signout_ends_the_session(backend: Backend) {
     app.post_bearer("/api/auth/verify-password", access, json!({"password": PASSWORD}))
         .await
         .assert_nchat_error(401, "INVALID_TOKEN");
-    app.post("/api/auth/refresh", json!({"refreshToken": data["refreshToken"]})).await.assert_nchat_error(401, "INVALID_TOKEN");
+    app.post("/api/auth/refresh", json!({"refreshToken": data["refreshToken"]}))
+        .await
+        .assert_nchat_error(401, "INVALID_TOKEN");
     app.stop().await;
 }

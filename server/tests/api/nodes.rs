@@ -71,7 +71,9 @@ async fn two_nodes_on_one_database_deliver_across_nodes() {
     assert_eq!(bob_socket.recv_type("edited_message").await["message"], "edited on a");
 
     // Membership: removed on node a, Bob on node b stops receiving.
-    let reply = first.post("/chat/remove-members", json!({"session_token": alice.access, "chatID": group, "members": ["bob"]})).await;
+    let reply = first
+        .post("/chat/remove-members", json!({"session_token": alice.access, "chatID": group, "members": ["bob"]}))
+        .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     tokio::time::sleep(Duration::from_millis(200)).await;
     first.post_message(&alice.access, group, "bob is out").await;
@@ -84,7 +86,10 @@ async fn two_nodes_on_one_database_deliver_across_nodes() {
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert!(matches!(bob_socket.ended(Duration::from_secs(1)).await, Some(Ended::Closed { code: 1008, .. })));
     // And Bob shows as offline on node a.
-    assert_eq!(alice_socket.recv_until("user_status").await, json!({"type": "user_status", "username": "bob", "online": false}));
+    assert_eq!(
+        alice_socket.recv_until("user_status").await,
+        json!({"type": "user_status", "username": "bob", "online": false})
+    );
 
     second.stop().await;
     first.stop().await;

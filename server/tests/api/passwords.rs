@@ -22,8 +22,12 @@ async fn password_change_ends_every_session(backend: Backend) {
     let second = app.login("alice", PASSWORD).await;
     let change = |current: &str, new: &str| json!({"session_token": first.access, "current_password": current, "new_password": new});
 
-    app.post("/user/change-password", change("Wrong-pass1", NEW_PASSWORD)).await.assert_chatcli_error(403, "Incorrect current password.");
-    app.post("/user/change-password", change(PASSWORD, "weak")).await.assert_chatcli_error(400, "Password must be at least 8 characters.");
+    app.post("/user/change-password", change("Wrong-pass1", NEW_PASSWORD))
+        .await
+        .assert_chatcli_error(403, "Incorrect current password.");
+    app.post("/user/change-password", change(PASSWORD, "weak"))
+        .await
+        .assert_chatcli_error(400, "Password must be at least 8 characters.");
     assert_eq!(app.profile(&first.access).await.status, 200, "a refused change ends nothing");
 
     let reply = app.post("/user/change-password", change(PASSWORD, NEW_PASSWORD)).await;
@@ -48,8 +52,11 @@ fn link_parts(link: &str) -> (String, String) {
 }
 
 async fn reset(app: &TestApp, token: &str, username: &str, password: &str, confirm: &str) -> crate::helpers::Reply {
-    app.post("/user/reset-password", json!({"token": token, "username": username, "password": password, "confirm_password": confirm}))
-        .await
+    app.post(
+        "/user/reset-password",
+        json!({"token": token, "username": username, "password": password, "confirm_password": confirm}),
+    )
+    .await
 }
 
 async fn reset_link_from_the_mail_sets_a_new_password(backend: Backend) {
@@ -69,7 +76,9 @@ async fn reset_link_from_the_mail_sets_a_new_password(backend: Backend) {
     assert!(page.text.contains(r#"<form method="post" action="/user/reset-password""#), "{}", page.text);
 
     reset(&app, &token, "bob", NEW_PASSWORD, "Different-1!").await.assert_chatcli_error(400, "Passwords do not match.");
-    reset(&app, &token, "bob", "short", "short").await.assert_chatcli_error(400, "Password must be at least 8 characters.");
+    reset(&app, &token, "bob", "short", "short")
+        .await
+        .assert_chatcli_error(400, "Password must be at least 8 characters.");
     let reply = reset(&app, &token, "bob", NEW_PASSWORD, NEW_PASSWORD).await;
     assert_eq!(reply.body, json!({"message": "Password reset successfully"}), "{}", reply.text);
 
@@ -89,17 +98,25 @@ async fn reset_link_is_refused_when_used_expired_or_for_another_name(backend: Ba
     app.register_verified("dave").await;
     app.post("/user/reset-password-request", json!({"username": "carol"})).await;
     let (token, _) = link_parts(&app.mail.reset_link("carol@example.org").await);
-    reset(&app, &token, "dave", NEW_PASSWORD, NEW_PASSWORD).await.assert_chatcli_error(400, "Invalid or expired reset link.");
-    reset(&app, "forged", "carol", NEW_PASSWORD, NEW_PASSWORD).await.assert_chatcli_error(400, "Invalid or expired reset link.");
+    reset(&app, &token, "dave", NEW_PASSWORD, NEW_PASSWORD)
+        .await
+        .assert_chatcli_error(400, "Invalid or expired reset link.");
+    reset(&app, "forged", "carol", NEW_PASSWORD, NEW_PASSWORD)
+        .await
+        .assert_chatcli_error(400, "Invalid or expired reset link.");
     crate::helpers::pause(1200).await;
-    reset(&app, &token, "carol", NEW_PASSWORD, NEW_PASSWORD).await.assert_chatcli_error(400, "Invalid or expired reset link.");
+    reset(&app, &token, "carol", NEW_PASSWORD, NEW_PASSWORD)
+        .await
+        .assert_chatcli_error(400, "Invalid or expired reset link.");
 
     let app = spawn_app(backend).await;
     app.register_verified("erin").await;
     app.post("/user/reset-password-request", json!({"username": "erin"})).await;
     let (token, _) = link_parts(&app.mail.reset_link("erin@example.org").await);
     assert_eq!(reset(&app, &token, "erin", NEW_PASSWORD, NEW_PASSWORD).await.status, 200);
-    reset(&app, &token, "erin", "An0ther-pass!", "An0ther-pass!").await.assert_chatcli_error(400, "Invalid or expired reset link.");
+    reset(&app, &token, "erin", "An0ther-pass!", "An0ther-pass!")
+        .await
+        .assert_chatcli_error(400, "Invalid or expired reset link.");
     app.login("erin", NEW_PASSWORD).await;
     app.stop().await;
 }

@@ -62,7 +62,8 @@ async fn logout_ends_only_this_session_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let laptop = app.signed_in("carol").await;
     let phone = app.login("carol", PASSWORD).await;
-    let reply = app.post("/user/logout", json!({"session_token": laptop.access, "refresh_token": laptop.refresh})).await;
+    let reply =
+        app.post("/user/logout", json!({"session_token": laptop.access, "refresh_token": laptop.refresh})).await;
     assert_eq!(reply.body, json!({"message": "Logged out successfully."}), "{}", reply.text);
     app.profile(&laptop.access).await.assert_chatcli_error(401, "Invalid or expired session token.");
     app.post("/user/refresh-token", json!({"refresh_token": laptop.refresh}))
@@ -74,7 +75,9 @@ async fn logout_ends_only_this_session_at_once(backend: Backend) {
     app.post("/user/logout", json!({"session_token": phone.access, "refresh_token": laptop.refresh}))
         .await
         .assert_chatcli_error(403, "That refresh token belongs to another session.");
-    app.post("/user/logout", json!({"session_token": "garbage"})).await.assert_chatcli_error(401, "Invalid or expired session token.");
+    app.post("/user/logout", json!({"session_token": "garbage"}))
+        .await
+        .assert_chatcli_error(401, "Invalid or expired session token.");
     app.stop().await;
 }
 

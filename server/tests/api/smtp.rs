@@ -61,7 +61,12 @@ impl MailServer {
     /// The 6-digit code in the newest verification mail to `address`.
     pub async fn verification_code(&self, address: &str) -> String {
         let mail = self.wait_for(address, "verification code").await;
-        let code: String = mail.body.split_whitespace().find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit())).unwrap_or_default().into();
+        let code: String = mail
+            .body
+            .split_whitespace()
+            .find(|w| w.len() == 6 && w.chars().all(|c| c.is_ascii_digit()))
+            .unwrap_or_default()
+            .into();
         assert_eq!(code.len(), 6, "no code in {mail:?}");
         code
     }
@@ -109,7 +114,9 @@ async fn serve_connection(socket: tokio::net::TcpStream, inbox: Arc<Mutex<Vec<Re
                     if data == "." {
                         break;
                     }
-                    raw.push(data.strip_prefix('.').map(str::to_string).filter(|_| data.starts_with("..")).unwrap_or(data));
+                    raw.push(
+                        data.strip_prefix('.').map(str::to_string).filter(|_| data.starts_with("..")).unwrap_or(data),
+                    );
                 }
                 inbox.lock().expect("inbox lock").push(parse(std::mem::take(&mut to), &raw));
                 b"250 OK: queued\r\n"

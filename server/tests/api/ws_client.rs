@@ -17,7 +17,10 @@ pub struct WsClient {
 /// How a connection ended, as the client saw it.
 #[derive(Debug, PartialEq)]
 pub enum Ended {
-    Closed { code: u16, reason: String },
+    Closed {
+        code: u16,
+        reason: String,
+    },
     /// The TCP connection ended without a close frame.
     Dropped,
 }
@@ -75,7 +78,12 @@ impl WsClient {
         assert_eq!(ack, json!({"type": "auth_ack", "status": "ok"}));
         let online = client.recv().await;
         assert_eq!(online["type"], "online_users", "{online}");
-        let users = online["users"].as_array().expect("users").iter().map(|u| u.as_str().unwrap_or_default().to_string()).collect();
+        let users = online["users"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .map(|u| u.as_str().unwrap_or_default().to_string())
+            .collect();
         (client, users)
     }
 
