@@ -2,6 +2,9 @@
 //! the browser. `api` (wire types and the server functions that ARE the REST routes) and `ui`
 //! exist on both sides; `domain` (rules and storage) only on the server.
 
+// Leptos' typed views nest deeply; the chat screen needs more than the default 128.
+#![recursion_limit = "512"]
+
 pub mod api;
 #[cfg(feature = "ssr")]
 pub mod domain;

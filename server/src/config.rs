@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use app::domain::livekit::LiveKit;
 use app::domain::settings::{Registration, Settings};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -155,6 +156,25 @@ pub struct ServeArgs {
     /// Seconds a new WebSocket has to send its `auth` frame (then: closed with 1008).
     #[arg(long, env = "HEARTH_WS_AUTH_TIMEOUT_SECS", default_value_t = 10)]
     pub ws_auth_timeout_secs: u64,
+    /// Seconds a call rings unanswered before it ends.
+    #[arg(long, env = "HEARTH_CALL_RING_SECS", default_value_t = 45)]
+    pub call_ring_secs: u64,
+    /// LiveKit server for voice calls (ws://, wss://, http:// or https://); call sockets relay its
+    /// signalling. Unset: call sockets relay JSON frames among the call's participants.
+    #[arg(long, env = "LIVEKIT_URL")]
+    pub livekit_url: Option<String>,
+    /// LiveKit API key (the `iss` of the tokens Hearth mints). Needs LIVEKIT_API_SECRET.
+    #[arg(long, env = "LIVEKIT_API_KEY")]
+    pub livekit_api_key: Option<String>,
+    /// LiveKit API secret, which signs call tokens.
+    #[arg(long, env = "LIVEKIT_API_SECRET", hide_env_values = true)]
+    pub livekit_api_secret: Option<String>,
+    /// Lifetime of the LiveKit tokens Hearth mints, in seconds.
+    #[arg(long, env = "HEARTH_LIVEKIT_TOKEN_TTL_SECS", default_value_t = 600)]
+    pub livekit_token_ttl_secs: u64,
+    /// Seconds a call socket waits for LiveKit to accept its signalling connection.
+    #[arg(long, env = "HEARTH_LIVEKIT_CONNECT_TIMEOUT_SECS", default_value_t = 5)]
+    pub livekit_connect_timeout_secs: u64,
 }
 
 impl ServeArgs {
@@ -174,8 +194,36 @@ impl ServeArgs {
             max_frame_bytes: self.ws_max_frame_bytes,
             frames_per_sec: self.ws_frames_per_sec,
             auth_timeout: Duration::from_secs(self.ws_auth_timeout_secs),
-            session_check_every: Duration::from_secs(30),
+            // A safety net only: revocations reach sockets at once as events.
+            session_check_every: Duration::from_secs(120),
             typing_every: Duration::from_secs(2),
+            livekit_connect_timeout: Duration::from_secs(self.livekit_connect_timeout_secs.max(1)),
+        }
+    }
+
+    /// The LiveKit server calls use: key and secret together, and LIVEKIT_URL only with them.
+    pub fn livekit(&self) -> anyhow::Result<Option<LiveKit>> {
+        let given =
+            |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from);
+        let url = given(&self.livekit_url);
+        match (given(&self.livekit_api_key), given(&self.livekit_api_secret)) {
+            (Some(key), Some(secret)) => {
+                if let Some(url) = &url {
+                    let schemes = ["ws://", "wss://", "http://", "https://"];
+                    anyhow::ensure!(
+                        schemes.iter().any(|scheme| url.starts_with(scheme)),
+                        "LIVEKIT_URL must start with ws://, wss://, http:// or https://"
+                    );
+                }
+                anyhow::ensure!(self.livekit_token_ttl_secs > 0, "HEARTH_LIVEKIT_TOKEN_TTL_SECS must be at least 1");
+                let ttl = Duration::from_secs(self.livekit_token_ttl_secs);
+                Ok(Some(LiveKit::new(url, key, secret, ttl)))
+            }
+            (None, None) => {
+                anyhow::ensure!(url.is_none(), "LIVEKIT_URL needs LIVEKIT_API_KEY and LIVEKIT_API_SECRET");
+                Ok(None)
+            }
+            _ => anyhow::bail!("set both LIVEKIT_API_KEY and LIVEKIT_API_SECRET, or neither"),
         }
     }
 
@@ -195,6 +243,7 @@ impl ServeArgs {
         settings.auth_limit_per_account = self.auth_limit_per_account;
         settings.password_hash_concurrency = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         settings.mail_from = self.mail_from.clone();
+        settings.call_ring_timeout = Duration::from_secs(self.call_ring_secs.max(1));
         settings
     }
 }

@@ -5,7 +5,8 @@
 //! (status 500 + `serverfnerror` header + `ApiError` JSON) becomes the surface's envelope with
 //! the error's own status, and any non-JSON 404/405 under a REST prefix becomes a JSON one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use app::api::error::{codes, ApiError};
 use axum::body::{to_bytes, Body, Bytes};
@@ -30,8 +31,8 @@ pub fn surface_of(method: &Method, path: &str) -> Option<Surface> {
     if under("/api") {
         return Some(Surface::Nchat);
     }
-    // The reset page itself is HTML; only its POST is an API route.
-    if method == Method::GET && path == RESET_PAGE {
+    // Pages: the reset form, and the chat screen (`/chat`, `/chat/42`); their POSTs are API routes.
+    if method == Method::GET && (path == RESET_PAGE || is_chat_page(path)) {
         return None;
     }
     if under("/user") || under("/chat") || path == "/verify-connection" || path == "/subscribe" {
@@ -41,6 +42,14 @@ pub fn surface_of(method: &Method, path: &str) -> Option<Surface> {
 }
 
 const RESET_PAGE: &str = "/user/reset-password";
+
+fn is_chat_page(path: &str) -> bool {
+    match path.strip_prefix("/chat") {
+        Some("") | Some("/") => true,
+        Some(rest) => rest.strip_prefix('/').is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())),
+        None => false,
+    }
+}
 /// Routes whose body the reference ignores, so none (or anything) is fine.
 const BODY_IGNORED: &[&str] = &["/verify-connection"];
 const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
@@ -48,6 +57,9 @@ const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 #[derive(Clone)]
 pub struct EnvelopeConfig {
     pub body_limit_bytes: usize,
+    /// Every REST path that exists (the server functions' paths), so anything else under a REST
+    /// prefix is a JSON 404 whatever page route might match it (e.g. `POST /chat/nope`).
+    pub api_paths: Arc<HashSet<String>>,
 }
 
 pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, next: Next) -> Response {
@@ -55,6 +67,9 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, ne
     let Some(surface) = surface_of(request.method(), &path) else {
         return next.run(request).await;
     };
+    if !config.api_paths.contains(&path) {
+        return render(surface, &ApiError::new(404, codes::NOT_FOUND, "No such route."));
+    }
     let carries_body = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
     if !carries_body {
         let response = next.run(request).await;

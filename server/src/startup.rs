@@ -25,6 +25,7 @@ use crate::envelope::{envelope, EnvelopeConfig};
 use crate::live::bus::{connect_nats, LocalBus};
 use crate::live::socket::{self, Live};
 use crate::live::Hub;
+use crate::live::{call_socket, calls};
 
 /// The stylesheet is compiled in, so pages are styled even before a browser bundle is built.
 const STYLESHEET: &str = include_str!("../../style/main.css");
@@ -76,9 +77,10 @@ pub async fn build_state(config: &ServeArgs, public_url: String) -> anyhow::Resu
             Mailer::outbox(outbox)
         }
     };
-    let settings = config.settings(public_url, jwt_secret(config)?);
+    let mut settings = config.settings(public_url, jwt_secret(config)?);
+    settings.livekit = config.livekit()?;
     let node = config.node_id.clone().unwrap_or_else(|| format!("node-{:08x}", rand::random::<u32>()));
-    let hub = Hub::new(node);
+    let hub = Hub::new(node, settings.livekit.clone());
     let events: Arc<dyn EventSink> = match config.nats_url.as_ref().filter(|u| !u.is_empty()) {
         Some(url) => connect_nats(url, config.nats_subject.clone(), hub.clone()).await?,
         None => LocalBus::new(hub.clone()),
@@ -104,11 +106,18 @@ pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
     };
     Router::new()
         .route("/pkg/hearth.css", get(stylesheet))
-        .route("/ws", get(socket::upgrade).with_state(live))
+        .route("/ws", get(socket::upgrade).with_state(live.clone()))
+        .route("/ws/call/{call_id}", get(call_socket::upgrade).with_state(live.clone()))
+        .route("/call/{call_id}", get(call_socket::upgrade).with_state(live))
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), page)
         .fallback(file_and_error_handler_with_context(context, shell))
         .layer(axum::middleware::from_fn_with_state(
-            EnvelopeConfig { body_limit_bytes: config.body_limit_bytes },
+            EnvelopeConfig {
+                body_limit_bytes: config.body_limit_bytes,
+                api_paths: Arc::new(
+                    leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_string()).collect(),
+                ),
+            },
             envelope,
         ))
         .with_state(leptos_options)
@@ -125,6 +134,7 @@ pub struct RunningServer {
     pub hub: Arc<Hub>,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    ring_timeouts: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -134,6 +144,7 @@ impl RunningServer {
             let _ = stop.send(());
         }
         let _ = (&mut self.task).await;
+        self.ring_timeouts.abort();
         self.state.store.close().await;
     }
 }
@@ -145,6 +156,7 @@ pub async fn start(config: &ServeArgs) -> anyhow::Result<RunningServer> {
     let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
     let (state, hub) = build_state(config, public_url).await?;
     let app = router(state.clone(), hub.clone(), config).into_make_service_with_connect_info::<SocketAddr>();
+    let ring_timeouts = calls::spawn_ring_timeouts(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -153,7 +165,7 @@ pub async fn start(config: &ServeArgs) -> anyhow::Result<RunningServer> {
             })
             .await
     });
-    Ok(RunningServer { addr, state, hub, stop: Some(stop), task })
+    Ok(RunningServer { addr, state, hub, stop: Some(stop), task, ring_timeouts })
 }
 
 /// Serves until Ctrl-C or SIGTERM.

@@ -21,6 +21,12 @@ pub struct ChatListItem {
     /// `private` or `group`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Hearth's addition: the newest message, for chat list previews.
+    #[serde(default)]
+    pub last_message: Option<ChatMessage>,
+    /// Hearth's addition: messages from others since the caller's read marker (`/chat/mark-read`).
+    #[serde(default)]
+    pub unread: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,7 +72,13 @@ async fn chat_list(session_token: Option<String>, archived: bool) -> Result<Chat
     Ok(ChatList {
         response: chats
             .into_iter()
-            .map(|c| ChatListItem { chat_id: c.id, name: c.name, kind: c.kind.as_str().into() })
+            .map(|c| ChatListItem {
+                chat_id: c.id,
+                name: c.name,
+                kind: c.kind.as_str().into(),
+                last_message: c.last_message.map(ChatMessage::from),
+                unread: c.unread,
+            })
             .collect(),
     })
 }
@@ -171,6 +183,19 @@ pub async fn post_message(
     set_status(if posted.is_new { http::StatusCode::CREATED } else { http::StatusCode::OK });
     let message = ChatMessage::from(posted.message);
     Ok(PostedReply { message_id: message.message_id, chat_id: message.chat_id, timestamp: message.timestamp })
+}
+
+/// Marks the chat read up to `messageID` (unread counts in `fetch-chats` start after it).
+#[server(prefix = "/chat", endpoint = "mark-read", input = Json, output = Json)]
+pub async fn mark_read(
+    session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    #[server(rename = "messageID")] message_id: Id,
+) -> Result<StatusReply, ApiError> {
+    let state = state()?;
+    let caller = caller(&state, session_token.as_deref()).await?;
+    chats::mark_read(&state, &caller, chat_id.0, message_id.0).await?;
+    Ok(StatusReply { message: "Chat marked read".into() })
 }
 
 #[server(prefix = "/chat", endpoint = "archive-chat", input = Json, output = Json)]

@@ -2,6 +2,7 @@
 //! that serve them. The browser calls these functions; external clients POST the same JSON.
 //! Statuses and envelopes are finished in one place, the server's `envelope` layer.
 
+pub mod calls;
 pub mod chatcli;
 pub mod chats;
 pub mod error;

@@ -45,6 +45,9 @@ pub struct ChatSummary {
     pub kind: ChatKind,
     /// The group's name, or the other person's username.
     pub name: String,
+    pub last_message: Option<Message>,
+    /// Messages from others after the caller's read marker.
+    pub unread: i64,
 }
 
 /// A stored message. Deleted messages keep their place but not their text.
@@ -112,30 +115,70 @@ pub async fn is_member(state: &AppState, chat_id: i64, user_id: i64) -> DomainRe
     }
 }
 
+/// id, kind, group name, the other member's name, newest message id, unread count.
+type ChatListRow = (i64, String, Option<String>, Option<String>, Option<i64>, i64);
+
 pub async fn list_chats(state: &AppState, caller: &Caller, archived: bool) -> DomainResult<Vec<ChatSummary>> {
     let archived_filter = if archived { "m.archived_at IS NOT NULL" } else { "m.archived_at IS NULL" };
     // Most recent activity first: the newest message, or the chat's creation.
     let sql = format!(
         "SELECT c.id, c.kind, c.name, \
                 (SELECT u.username FROM chat_members o JOIN users u ON u.id = o.user_id \
-                  WHERE o.chat_id = c.id AND o.user_id <> $1 ORDER BY o.user_id LIMIT 1) \
+                  WHERE o.chat_id = c.id AND o.user_id <> $1 ORDER BY o.user_id LIMIT 1), \
+                (SELECT MAX(x.id) FROM messages x WHERE x.chat_id = c.id), \
+                (SELECT COUNT(*) FROM messages x WHERE x.chat_id = c.id AND x.user_id <> $1 \
+                   AND x.deleted_at IS NULL AND x.id > COALESCE(m.last_read_id, 0)) \
          FROM chats c JOIN chat_members m ON m.chat_id = c.id \
          WHERE m.user_id = $1 AND {archived_filter} \
          ORDER BY COALESCE((SELECT MAX(x.id) FROM messages x WHERE x.chat_id = c.id), 0) DESC, c.id DESC"
     );
-    let rows: Vec<(i64, String, Option<String>, Option<String>)> =
-        sqlx::query_as(&sql).bind(caller.user_id).fetch_all(state.store.pool()).await?;
+    let rows: Vec<ChatListRow> = sqlx::query_as(&sql).bind(caller.user_id).fetch_all(state.store.pool()).await?;
+    let last_ids: Vec<i64> = rows.iter().filter_map(|row| row.4).collect();
+    let mut last_messages = messages_by_ids(state, &last_ids).await?;
     Ok(rows
         .into_iter()
-        .map(|(id, kind, name, other)| {
+        .map(|(id, kind, name, other, last_id, unread)| {
             let kind = ChatKind::parse(&kind);
             let name = match kind {
                 ChatKind::Group => name.unwrap_or_default(),
                 ChatKind::Private => other.unwrap_or_else(|| "(nobody)".into()),
             };
-            ChatSummary { id, kind, name }
+            let last_message = last_id.and_then(|id| last_messages.remove(&id));
+            ChatSummary { id, kind, name, last_message, unread }
         })
         .collect())
+}
+
+async fn messages_by_ids(state: &AppState, ids: &[i64]) -> DomainResult<std::collections::HashMap<i64, Message>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id WHERE m.id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, MessageRow>(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let rows = query.fetch_all(state.store.pool()).await?;
+    Ok(rows.into_iter().map(|row| (row.0, message_from(row))).collect())
+}
+
+/// Moves the caller's read marker forward to `message_id` (never back).
+pub async fn mark_read(state: &AppState, caller: &Caller, chat_id: i64, message_id: i64) -> DomainResult<()> {
+    membership(state, chat_id, caller.user_id).await?;
+    sqlx::query(
+        "UPDATE chat_members SET last_read_id = $1 \
+         WHERE chat_id = $2 AND user_id = $3 AND (last_read_id IS NULL OR last_read_id < $1)",
+    )
+    .bind(message_id)
+    .bind(chat_id)
+    .bind(caller.user_id)
+    .execute(state.store.pool())
+    .await?;
+    Ok(())
 }
 
 /// The ids and exact names of these usernames; `members_not_found` if any is unknown.

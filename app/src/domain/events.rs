@@ -53,6 +53,42 @@ pub enum Event {
         node: String,
         users: Vec<(i64, String)>,
     },
+    /// A call rang, was answered, declined or ended: these members' sockets hear of it (each
+    /// node mints the LiveKit tokens of its own recipients, so no token crosses the bus).
+    CallChanged {
+        chat_id: i64,
+        call_id: String,
+        recipients: Vec<i64>,
+        change: CallChange,
+    },
+    /// A JSON frame for a call's sockets (the relay used without LiveKit), except the sender's.
+    CallSignal {
+        call_id: String,
+        from_node: String,
+        from_socket: u64,
+        frame: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum CallChange {
+    Invited {
+        caller: String,
+    },
+    Accepted {
+        accepted_by: String,
+    },
+    Declined {
+        by: String,
+        initiator: String,
+    },
+    /// `ended_by` is None when nobody ended it (the ring timeout).
+    Ended {
+        ended_by: Option<String>,
+        initiator: String,
+        reason: String,
+    },
 }
 
 /// Where the domain sends events. The server plugs in its bus; admin commands use `NoEvents`.

@@ -2,9 +2,11 @@
 //! WebSocket, browser) parses its input, calls in here, and renders the result its own way.
 
 pub mod accounts;
+pub mod calls;
 pub mod chats;
 pub mod error;
 pub mod events;
+pub mod livekit;
 pub mod mail;
 pub mod names;
 pub mod passwords;

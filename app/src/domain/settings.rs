@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::livekit::LiveKit;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Registration {
     Open,
@@ -28,6 +30,10 @@ pub struct Settings {
     /// Password hashes computed at once; each takes ~19 MiB and one core for ~20 ms.
     pub password_hash_concurrency: usize,
     pub mail_from: String,
+    /// The LiveKit server calls use; None: calls still ring, and call sockets relay JSON.
+    pub livekit: Option<LiveKit>,
+    /// A call nobody answers stops ringing after this long.
+    pub call_ring_timeout: Duration,
 }
 
 impl Settings {
@@ -46,6 +52,8 @@ impl Settings {
             auth_limit_per_account: 10,
             password_hash_concurrency: 2,
             mail_from: "Hearth <no-reply@hearth.localhost>".into(),
+            livekit: None,
+            call_ring_timeout: Duration::from_secs(45),
         }
     }
 }

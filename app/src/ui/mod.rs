@@ -1,6 +1,15 @@
 //! Pages and components, rendered on the server and hydrated in the browser.
 
+// The live client (WebSocket, store updates) only runs in the browser; the server build renders
+// the same components without ever calling it.
+#![cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+
+mod browser;
+mod chat;
+mod live;
 mod reset_password;
+mod session;
+mod store;
 mod welcome;
 
 use leptos::prelude::*;
@@ -8,7 +17,9 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+pub use chat::ChatPage;
 pub use reset_password::ResetPasswordPage;
+use session::SessionStore;
 pub use welcome::WelcomePage;
 
 /// The HTML document around the app. Everything it loads comes from Hearth itself.
@@ -33,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_context(SessionStore::from_browser());
     view! {
         <Stylesheet id="hearth" href="/pkg/hearth.css"/>
         <Title text="Hearth"/>
@@ -40,6 +52,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("") view=WelcomePage/>
                 <Route path=path!("/user/reset-password") view=ResetPasswordPage/>
+                <Route path=path!("/chat") view=ChatPage/>
+                <Route path=path!("/chat/:id") view=ChatPage/>
             </Routes>
         </Router>
     }

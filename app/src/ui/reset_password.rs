@@ -65,7 +65,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                 </p>
             })}
                 <Show when=move || !link_missing && !matches!(outcome.get(), Some(Ok(())))>
-                    <form method="post" action="/user/reset-password" class="stack" aria-label="New password"
+                    <form method="post" action="/user/reset-password" class="stack" aria-label="Choose a new password"
                         on:submit=submit_inline.clone()>
                         <input type="hidden" name="token" value=token.clone()/>
                         <input type="hidden" name="username" value=username.clone()/>
@@ -79,7 +79,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                         <label for="confirm_password">"Repeat the new password"</label>
                         <input id="confirm_password" name="confirm_password" node_ref=confirm_input type="password"
                             autocomplete="new-password" required minlength="8" maxlength="128"/>
-                        <button type="submit" disabled=move || action.pending().get()>
+                        <button type="submit" class="primary" disabled=move || action.pending().get()>
                             {move || if action.pending().get() { "Saving…" } else { "Set new password" }}
                         </button>
                     </form>

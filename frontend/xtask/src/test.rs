@@ -12,6 +12,7 @@ use crate::{bundle, cargo, header, on_path, root, status};
 const POSTGRES: &str = "127.0.0.1:5432";
 const NATS: &str = "127.0.0.1:4222";
 const NATS_SERVER: &str = "/usr/sbin/nats-server";
+const CHROMIUM: &str = "/usr/bin/chromium";
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 pub fn test() -> Result<()> {
@@ -158,6 +159,11 @@ fn drop_test_databases(pg_url: &str) -> &'static str {
 
 /// Playwright tests in end2end/, against a fresh (debug) bundle.
 fn browser_tests(end2end: &Path) -> Result<()> {
+    ensure_chromium()?;
+    header("test: cargo build -p server --bin hearth (for the browser tests)");
+    let mut cmd = cargo();
+    cmd.args(["build", "-p", "server", "--bin", "hearth"]);
+    status(cmd)?;
     bundle::bundle(false)?;
     let install = if end2end.join("package-lock.json").is_file() { "ci" } else { "install" };
     header(&format!("test: npm {install} && npm test (end2end)"));
@@ -167,4 +173,22 @@ fn browser_tests(end2end: &Path) -> Result<()> {
     let mut cmd = Command::new("npm");
     cmd.arg("test").current_dir(end2end);
     status(cmd)
+}
+
+/// Debian's Chromium, which the browser tests drive (Playwright cannot download one here).
+fn ensure_chromium() -> Result<()> {
+    if Path::new(CHROMIUM).is_file() {
+        return Ok(());
+    }
+    header("test: apt-get install chromium (for the browser tests)");
+    let mut update = Command::new("apt-get");
+    update.args(["update", "-qq"]);
+    status(update)?;
+    let mut install = Command::new("apt-get");
+    install.args(["install", "-y", "-qq", "chromium"]).env("DEBIAN_FRONTEND", "noninteractive");
+    status(install)?;
+    if !Path::new(CHROMIUM).is_file() {
+        bail!("{CHROMIUM} is still missing after apt-get install chromium");
+    }
+    Ok(())
 }

@@ -1,7 +1,8 @@
 //! This node's open connections, and the fan-out of live events to them. Chat events go to the
-//! connections that joined the chat; user events (new chat, presence, revocation) to the user's
-//! connections. Frames are serialised once per event and queued without blocking: a connection
-//! whose queue is full is cut off, never buffered without limit.
+//! connections that joined the chat; user events (new chat, presence, revocation, calls) to the
+//! user's connections; call signals to the call's sockets. Frames are serialised once per event
+//! and queued without blocking: a connection whose queue is full is cut off, never buffered
+//! without limit.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,8 +10,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use axum::extract::ws::Utf8Bytes;
 
+use app::api::calls::CallFrame;
 use app::api::ws::{ChatMessage, ServerFrame};
-use app::domain::events::Event;
+use app::domain::events::{CallChange, Event};
+use app::domain::livekit::LiveKit;
 use app::domain::store::rfc3339;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +30,7 @@ pub struct CloseReason {
 
 pub const CLOSE_SESSION_ENDED: CloseReason = CloseReason { code: 1008, reason: "session ended" };
 pub const CLOSE_TOO_SLOW: CloseReason = CloseReason { code: 1013, reason: "not reading fast enough" };
+pub const CLOSE_CALL_ENDED: CloseReason = CloseReason { code: 1000, reason: "call ended" };
 
 /// One open, authenticated WebSocket.
 pub struct Conn {
@@ -119,11 +123,22 @@ pub struct Hub {
     chats: RwLock<HashMap<i64, HashMap<u64, Arc<Conn>>>>,
     /// Who is connected to which node, as the nodes announced it (this one included).
     presence: Mutex<HashMap<String, HashMap<i64, String>>>,
+    /// Call sockets (`/ws/call/{call_id}`) by call.
+    calls: RwLock<HashMap<String, HashMap<u64, Arc<Conn>>>>,
+    /// Mints each recipient's own LiveKit token for `call_invite` and `call_accepted`.
+    livekit: Option<LiveKit>,
 }
 
 impl Hub {
-    pub fn new(node: String) -> Arc<Hub> {
-        Arc::new(Hub { node, users: RwLock::default(), chats: RwLock::default(), presence: Mutex::default() })
+    pub fn new(node: String, livekit: Option<LiveKit>) -> Arc<Hub> {
+        Arc::new(Hub {
+            node,
+            users: RwLock::default(),
+            chats: RwLock::default(),
+            presence: Mutex::default(),
+            calls: RwLock::default(),
+            livekit,
+        })
     }
 
     /// Adds a connection; true when it is the user's first on this node.
@@ -220,6 +235,67 @@ impl Hub {
         self.users.read().unwrap_or_else(|p| p.into_inner()).values().map(Vec::len).sum()
     }
 
+    /// Adds a call socket: it receives the call's signals, and closes when the call ends.
+    pub fn join_call(&self, call_id: &str, conn: &Arc<Conn>) {
+        let mut calls = self.calls.write().unwrap_or_else(|p| p.into_inner());
+        calls.entry(call_id.to_string()).or_default().insert(conn.id, conn.clone());
+    }
+
+    pub fn leave_call(&self, call_id: &str, conn: &Conn) {
+        let mut calls = self.calls.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(sockets) = calls.get_mut(call_id) {
+            sockets.remove(&conn.id);
+            if sockets.is_empty() {
+                calls.remove(call_id);
+            }
+        }
+    }
+
+    fn call_sockets(&self, call_id: &str) -> Vec<Arc<Conn>> {
+        let calls = self.calls.read().unwrap_or_else(|p| p.into_inner());
+        calls.get(call_id).map(|s| s.values().cloned().collect()).unwrap_or_default()
+    }
+
+    fn call_sockets_of(&self, user_id: i64) -> Vec<Arc<Conn>> {
+        let calls = self.calls.read().unwrap_or_else(|p| p.into_inner());
+        calls.values().flat_map(|s| s.values()).filter(|c| c.user_id == user_id).cloned().collect()
+    }
+
+    /// The `/ws` frame telling one user of a call change, with their own token where it has one.
+    pub fn call_frame_for(
+        &self,
+        chat_id: i64,
+        call_id: &str,
+        change: &CallChange,
+        user_id: i64,
+        username: &str,
+    ) -> Frame {
+        let (lk_token, lk_url) = match (change, &self.livekit) {
+            (CallChange::Invited { .. } | CallChange::Accepted { .. }, Some(livekit)) => {
+                match livekit.token(call_id, user_id, username) {
+                    Ok(minted) => (Some(minted.token), minted.url),
+                    Err(error) => {
+                        tracing::error!(%error, "could not mint a LiveKit token");
+                        (None, livekit.url.clone())
+                    }
+                }
+            }
+            _ => (None, None),
+        };
+        let call_id = call_id.to_string();
+        let frame = match change.clone() {
+            CallChange::Invited { caller } => CallFrame::CallInvite { chat_id, call_id, caller, lk_token, lk_url },
+            CallChange::Accepted { accepted_by } => {
+                CallFrame::CallAccepted { chat_id, call_id, accepted_by, lk_token, lk_url }
+            }
+            CallChange::Declined { by, initiator } => CallFrame::CallDeclined { chat_id, call_id, by, initiator },
+            CallChange::Ended { ended_by, initiator, reason } => {
+                CallFrame::CallEnded { chat_id, call_id, ended_by, initiator, reason }
+            }
+        };
+        Frame::from(frame.to_json())
+    }
+
     fn followers(&self, chat_id: i64) -> Vec<Arc<Conn>> {
         let chats = self.chats.read().unwrap_or_else(|p| p.into_inner());
         chats.get(&chat_id).map(|f| f.values().cloned().collect()).unwrap_or_default()
@@ -273,7 +349,9 @@ impl Hub {
                 }
             }
             Event::SessionsRevoked { user_id, session_id } => {
-                for conn in self.connections_of(&[*user_id]) {
+                let mut conns = self.connections_of(&[*user_id]);
+                conns.extend(self.call_sockets_of(*user_id));
+                for conn in conns {
                     if session_id.is_none_or(|sid| sid == conn.session_id) {
                         conn.close(CLOSE_SESSION_ENDED);
                     }
@@ -303,6 +381,29 @@ impl Hub {
                 if node != &self.node {
                     let mut presence = self.presence.lock().unwrap_or_else(|p| p.into_inner());
                     presence.insert(node.clone(), users.iter().cloned().collect());
+                }
+            }
+            Event::CallChanged { chat_id, call_id, recipients, change } => {
+                if matches!(change, CallChange::Ended { .. }) {
+                    for conn in self.call_sockets(call_id) {
+                        conn.close(CLOSE_CALL_ENDED);
+                    }
+                }
+                // Tokens differ per user: one frame per user, shared by their connections.
+                let mut frames: HashMap<i64, Frame> = HashMap::new();
+                for conn in self.connections_of(recipients) {
+                    let frame = frames.entry(conn.user_id).or_insert_with(|| {
+                        self.call_frame_for(*chat_id, call_id, change, conn.user_id, &conn.username)
+                    });
+                    conn.send(frame.clone());
+                }
+            }
+            Event::CallSignal { call_id, from_node, from_socket, frame } => {
+                let frame = Frame::from(frame.as_str());
+                for conn in self.call_sockets(call_id) {
+                    if !(from_node == &self.node && conn.id == *from_socket) {
+                        conn.send(frame.clone());
+                    }
                 }
             }
         }

@@ -39,6 +39,8 @@ pub struct LiveConfig {
     pub session_check_every: Duration,
     /// Typing frames forwarded per user and chat at most this often.
     pub typing_every: Duration,
+    /// How long a call socket waits for LiveKit to accept its signalling connection.
+    pub livekit_connect_timeout: Duration,
 }
 
 #[derive(Clone)]
@@ -50,13 +52,19 @@ pub struct Live {
 
 pub async fn upgrade(ws: WebSocketUpgrade, State(live): State<Live>) -> Response {
     let limit = live.config.max_frame_bytes;
-    ws.max_message_size(limit).max_frame_size(limit).on_upgrade(move |socket| connection(socket, live))
+    // tungstenite's default 128 KiB read buffer is zero-filled on each read, so it would stay
+    // resident for every idle socket; 4 KiB grows as needed for larger frames.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| connection(socket, live))
 }
 
-type Sink = SplitSink<WebSocket, Message>;
-type Stream = SplitStream<WebSocket>;
+pub(crate) type Sink = SplitSink<WebSocket, Message>;
+pub(crate) type Stream = SplitStream<WebSocket>;
 
-fn close_message(reason: CloseReason) -> Message {
+pub(crate) fn close_message(reason: CloseReason) -> Message {
     Message::Close(Some(CloseFrame { code: reason.code, reason: reason.reason.into() }))
 }
 
@@ -112,7 +120,7 @@ async fn session_alive(app: &AppState, caller: &Caller) -> bool {
 }
 
 /// Waits for the `auth` frame and checks its token.
-async fn authenticate(stream: &mut Stream, live: &Live) -> Result<Caller, CloseReason> {
+pub(crate) async fn authenticate(stream: &mut Stream, live: &Live) -> Result<Caller, CloseReason> {
     let first = tokio::time::timeout(live.config.auth_timeout, stream.next()).await.map_err(|_| CLOSE_AUTH_TIMEOUT)?;
     let Some(Ok(Message::Text(text))) = first else { return Err(CLOSE_AUTH_FAILED) };
     let Ok(ClientFrame::Auth { token }) = ClientFrame::parse(&text) else { return Err(CLOSE_AUTH_FAILED) };
@@ -120,7 +128,7 @@ async fn authenticate(stream: &mut Stream, live: &Live) -> Result<Caller, CloseR
 }
 
 /// Drains the queue into the socket until the connection ends, then says why.
-async fn write_frames(mut sink: Sink, mut queue: mpsc::Receiver<Frame>, conn: Arc<Conn>) {
+pub(crate) async fn write_frames(mut sink: Sink, mut queue: mpsc::Receiver<Frame>, conn: Arc<Conn>) {
     loop {
         tokio::select! {
             biased;
@@ -147,19 +155,19 @@ async fn write_frames(mut sink: Sink, mut queue: mpsc::Receiver<Frame>, conn: Ar
 }
 
 /// Allows `rate` frames a second on average, in bursts of up to twice that.
-struct FrameBudget {
+pub(crate) struct FrameBudget {
     tokens: f64,
     rate: f64,
     last: Instant,
 }
 
 impl FrameBudget {
-    fn new(rate: u32) -> Self {
+    pub(crate) fn new(rate: u32) -> Self {
         let rate = f64::from(rate.max(1));
         FrameBudget { tokens: rate * 2.0, rate, last: Instant::now() }
     }
 
-    fn take(&mut self) -> bool {
+    pub(crate) fn take(&mut self) -> bool {
         let now = Instant::now();
         self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.rate * 2.0);
         self.last = now;
@@ -170,6 +178,12 @@ impl FrameBudget {
             false
         }
     }
+}
+
+/// True when a read failed because the client's frame was over the size limit.
+pub(crate) fn frame_too_big(error: &axum::Error) -> bool {
+    let text = error.to_string().to_lowercase();
+    text.contains("too long") || text.contains("too big") || text.contains("limit")
 }
 
 async fn read_frames(stream: &mut Stream, live: &Live, conn: &Arc<Conn>, caller: &Caller) {
@@ -191,8 +205,7 @@ async fn read_frames(stream: &mut Stream, live: &Live, conn: &Arc<Conn>, caller:
         let message = match next {
             Some(Ok(message)) => message,
             Some(Err(error)) => {
-                let text = error.to_string().to_lowercase();
-                if text.contains("too long") || text.contains("too big") || text.contains("limit") {
+                if frame_too_big(&error) {
                     conn.close(CLOSE_TOO_BIG);
                 }
                 return;
@@ -289,10 +302,14 @@ async fn handle(
             Ok(())
         }
         ClientFrame::ChatCreated { chat_id } => chats::announce_chat(app, caller, chat_id.0).await.map_err(refusal),
-        ClientFrame::CallInvite { .. }
+        // Refusals come back as `call_error`, not `error`.
+        call @ (ClientFrame::CallInvite { .. }
         | ClientFrame::CallAccept { .. }
         | ClientFrame::CallDecline { .. }
-        | ClientFrame::CallEnd { .. } => Err("Voice calls are not available on this server yet.".into()),
+        | ClientFrame::CallEnd { .. }) => {
+            super::calls::handle(call, live, conn, caller).await;
+            Ok(())
+        }
     }
 }
 

@@ -12,6 +12,7 @@ on_both_backends!(
     strangers_cannot_see_or_touch_a_chat,
     posting_checks_text_and_honours_nonces,
     guests_read_but_do_not_write,
+    chat_list_shows_the_last_message_and_unread_count,
 );
 
 async fn private_chat_is_created_once_and_unarchived(backend: Backend) {
@@ -23,7 +24,14 @@ async fn private_chat_is_created_once_and_unarchived(backend: Backend) {
     assert_eq!(app.create_chat(&bob.access, "alice").await, chat, "from either side");
 
     let list = app.post("/chat/fetch-chats", json!({"session_token": bob.access})).await;
-    assert_eq!(list.body, json!({"response": [{"chatID": chat, "name": "alice", "type": "private"}]}), "{}", list.text);
+    let item = &list.body["response"][0];
+    assert_eq!(
+        (&item["chatID"], &item["name"], &item["type"]),
+        (&json!(chat), &json!("alice"), &json!("private")),
+        "{}",
+        list.text
+    );
+    assert_eq!(list.body["response"].as_array().map(Vec::len), Some(1));
 
     app.post("/chat/create-chat", json!({"session_token": alice.access, "receiver": "alice"}))
         .await
@@ -241,5 +249,38 @@ async fn guests_read_but_do_not_write(backend: Backend) {
     app.post("/chat/create-group", json!({"session_token": guest.access, "name": "G", "members": []}))
         .await
         .assert_chatcli_error(403, "Guests have read-only access.");
+    app.stop().await;
+}
+
+async fn chat_list_shows_the_last_message_and_unread_count(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let alice = app.signed_in("alice").await;
+    let bob = app.signed_in("bob").await;
+    app.signed_in("carol").await;
+    let older = app.create_chat(&alice.access, "carol").await;
+    let chat = app.create_chat(&alice.access, "bob").await;
+    app.post_message(&bob.access, chat, "one").await;
+    let second = app.post_message(&bob.access, chat, "two").await;
+    app.post_message(&alice.access, chat, "mine").await;
+    app.post_message(&alice.access, older, "to carol").await;
+
+    let list = app.post("/chat/fetch-chats", json!({"session_token": alice.access})).await;
+    let items = list.body["response"].as_array().expect("list").clone();
+    assert_eq!(items[0]["chatID"], older, "most recently active first: {}", list.text);
+    let with_bob = &items[1];
+    assert_eq!(with_bob["last_message"]["message"], "mine");
+    assert_eq!(with_bob["unread"], 2, "others' messages since the read marker");
+
+    let reply =
+        app.post("/chat/mark-read", json!({"session_token": alice.access, "chatID": chat, "messageID": second})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    // Never moves back.
+    app.post("/chat/mark-read", json!({"session_token": alice.access, "chatID": chat, "messageID": 1})).await;
+    let list = app.post("/chat/fetch-chats", json!({"session_token": alice.access})).await;
+    assert_eq!(list.body["response"][1]["unread"], 0, "{}", list.text);
+    let eve = app.signed_in("eve").await;
+    app.post("/chat/mark-read", json!({"session_token": eve.access, "chatID": chat, "messageID": second}))
+        .await
+        .assert_chatcli_error(404, "Chat not found.");
     app.stop().await;
 }

@@ -2,11 +2,13 @@
 //! and once on PostgreSQL, through its public HTTP surface.
 
 mod helpers;
+mod livekit_standin;
 mod smtp;
 mod ws_client;
 
 mod accounts;
 mod bad_input;
+mod calls;
 mod chats;
 mod cross_surface;
 mod live;

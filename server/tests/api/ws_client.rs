@@ -1,4 +1,5 @@
-//! A WebSocket client for tests: connects to `/ws`, speaks JSON frames, and reports closes.
+//! A WebSocket client for tests: connects to `/ws` (or a call socket), speaks JSON frames, and
+//! reports closes.
 
 use std::time::Duration;
 
@@ -29,9 +30,26 @@ const WAIT: Duration = Duration::from_secs(5);
 
 impl WsClient {
     pub async fn connect(app: &TestApp) -> WsClient {
-        let url = format!("{}/ws", app.base.replacen("http", "ws", 1));
+        WsClient::connect_to(app, "/ws").await
+    }
+
+    /// Connects to another WebSocket route of the app (`/ws/call/{call_id}`, with any query).
+    pub async fn connect_to(app: &TestApp, path: &str) -> WsClient {
+        let url = format!("{}{path}", app.base.replacen("http", "ws", 1));
         let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("WebSocket connects");
         WsClient { stream }
+    }
+
+    /// The next message of any kind within `wait` (pings and pongs skipped), or None.
+    pub async fn next_message(&mut self, wait: Duration) -> Option<Message> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await.ok()?? {
+                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                Ok(message) => return Some(message),
+                Err(_) => return None,
+            }
+        }
     }
 
     /// Connects with a small, fixed receive buffer, so a client that stops reading fills the

@@ -1,0 +1,369 @@
+//! The open chat: its history (older pages load as you scroll up), live messages grouped by
+//! sender and day, typing, edit and delete of one's own messages, and the composer.
+
+use leptos::html::{Div, Textarea};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_navigate;
+
+use super::list::initial;
+use super::Overlay;
+use crate::api::chats::{mark_read, messages};
+use crate::api::ids::Id;
+use crate::api::ws::ClientFrame;
+use crate::ui::browser;
+use crate::ui::live::LiveLink;
+use crate::ui::session::use_session;
+use crate::ui::store::{ChatStore, UiMessage};
+
+const PAGE: i64 = 50;
+/// Messages from one person within this many minutes share one header.
+const GROUP_MINUTES: f64 = 5.0;
+
+#[component]
+pub fn Conversation() -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    view! {
+        <main class="conversation" aria-label="Conversation">
+            {move || match store.open_chat.get() {
+                Some(chat_id) => view! { <OpenChat chat_id=chat_id/> }.into_any(),
+                None => {
+                    view! {
+                        <div class="empty center">
+                            <p>"Pick a chat on the left, or start a new one."</p>
+                        </div>
+                    }
+                        .into_any()
+                }
+            }}
+        </main>
+    }
+}
+
+async fn load_older(store: ChatStore, chat_id: i64) {
+    let session = use_session();
+    let before = store.conversations.with_untracked(|c| c.get(&chat_id).and_then(|conv| conv.first_id()));
+    let page = session.call(move |token| messages(token, Id(chat_id), Some(PAGE), before.map(Id), None)).await;
+    match page {
+        Ok(reply) => {
+            let full = reply.messages.len() as i64 == PAGE;
+            store.add_history(chat_id, reply.messages, Some(full));
+        }
+        Err(e) => store.notice.set(Some(e.message)),
+    }
+}
+
+#[component]
+fn OpenChat(chat_id: i64) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let link = expect_context::<LiveLink>();
+    let overlay = expect_context::<RwSignal<Overlay>>();
+    let session = use_session();
+    let navigate = use_navigate();
+    let log = NodeRef::<Div>::new();
+    let stick_to_bottom = RwSignal::new(true);
+    let unseen_below = RwSignal::new(false);
+    let loading_older = RwSignal::new(false);
+    let editing = RwSignal::new(None::<i64>);
+
+    let name = move || {
+        store.chats.with(|c| {
+            c.iter()
+                .chain(store.archived.get().iter())
+                .find(|c| c.chat_id == chat_id)
+                .map(|c| (c.name.clone(), c.kind.clone()))
+        })
+    };
+    let title = move || name().map(|(n, _)| n).unwrap_or_else(|| "Chat".into());
+    let other_online =
+        move || matches!(name(), Some((n, k)) if k == "private" && store.online.with(|o| o.contains(&n)));
+    let conversation = move || store.conversations.with(|c| c.get(&chat_id).cloned().unwrap_or_default());
+
+    // First visit: the latest page of history.
+    Effect::new(move |_| {
+        if !store.conversations.with_untracked(|c| c.get(&chat_id).is_some_and(|conv| conv.loaded)) {
+            spawn_local(load_older(store, chat_id));
+        }
+    });
+    // Read up to the newest message while the chat is open.
+    Effect::new(move |previous: Option<Option<i64>>| {
+        let last = store.conversations.with(|c| c.get(&chat_id).and_then(|conv| conv.last_id()));
+        if let Some(last) = last.filter(|_| previous != Some(last)) {
+            store.chats.update(|chats| chats.iter_mut().filter(|c| c.chat_id == chat_id).for_each(|c| c.unread = 0));
+            spawn_local(async move {
+                let _ = session.call(move |token| mark_read(token, Id(chat_id), Id(last))).await;
+            });
+        }
+        last
+    });
+    // New messages keep the view at the bottom, unless the person scrolled up to read.
+    Effect::new(move |_| {
+        let count = store.conversations.with(|c| c.get(&chat_id).map(|conv| conv.messages.len()).unwrap_or(0));
+        if count == 0 {
+            return;
+        }
+        if stick_to_bottom.get_untracked() {
+            scroll_to_bottom(log);
+        } else {
+            unseen_below.set(true);
+        }
+    });
+    let on_scroll = move |_| {
+        let Some(element) = log.get_untracked() else { return };
+        let near_bottom = element.scroll_top() + element.client_height() >= element.scroll_height() - 80;
+        stick_to_bottom.set(near_bottom);
+        if near_bottom {
+            unseen_below.set(false);
+        }
+        let has_older = store.conversations.with_untracked(|c| c.get(&chat_id).is_some_and(|conv| conv.has_older));
+        if element.scroll_top() < 80 && has_older && !loading_older.get_untracked() {
+            loading_older.set(true);
+            let height_before = element.scroll_height();
+            spawn_local(async move {
+                load_older(store, chat_id).await;
+                // Keep the message that was on screen where it was.
+                request_animation_frame(move || {
+                    if let Some(element) = log.get_untracked() {
+                        element.set_scroll_top(element.scroll_top() + element.scroll_height() - height_before);
+                    }
+                    loading_older.set(false);
+                });
+            });
+        }
+    };
+    let typing_line = move || {
+        let names: Vec<String> = store
+            .typing
+            .with(|t| t.get(&chat_id).map(|l| l.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default());
+        match names.len() {
+            0 => String::new(),
+            1 => format!("{} is typing…", names[0]),
+            2 => format!("{} and {} are typing…", names[0], names[1]),
+            _ => "Several people are typing…".into(),
+        }
+    };
+    let rows = move || {
+        let conv = conversation();
+        let mut previous: Option<UiMessage> = None;
+        let mut rows = Vec::new();
+        for message in conv.messages {
+            let new_day = !message.timestamp.is_empty()
+                && previous.as_ref().is_none_or(|p| {
+                    !p.timestamp.is_empty()
+                        && browser::local_date(&p.timestamp) != browser::local_date(&message.timestamp)
+                });
+            let grouped = !new_day
+                && previous.as_ref().is_some_and(|p| {
+                    p.username == message.username
+                        && (message.timestamp.is_empty()
+                            || (browser::parse_time(&message.timestamp) - browser::parse_time(&p.timestamp))
+                                < GROUP_MINUTES * 60_000.0)
+                });
+            rows.push((message.clone(), new_day, grouped));
+            previous = Some(message);
+        }
+        rows
+    };
+    view! {
+        <header class="conversation-head">
+            <button type="button" class="back" aria-label="Back to chats" on:click=move |_| navigate("/chat", Default::default())>
+                "←"
+            </button>
+            <span class="avatar" aria-hidden="true">
+                {move || initial(&title())}
+                <span class="presence" class:online=other_online></span>
+            </span>
+            <h1 class="chat-title">{title}</h1>
+            <span class="visually-hidden">{move || if other_online() { "online" } else { "" }}</span>
+            <button
+                type="button"
+                class="small"
+                aria-expanded=move || (overlay.get() == Overlay::Details).to_string()
+                on:click=move |_| overlay.update(|o| *o = if *o == Overlay::Details { Overlay::None } else { Overlay::Details })
+            >
+                "Details"
+            </button>
+        </header>
+        <div class="log" node_ref=log on:scroll=on_scroll role="log" aria-live="polite" aria-label="Messages" tabindex="0">
+            <Show when=move || loading_older.get()>
+                <p class="quiet center">"Loading earlier messages…"</p>
+            </Show>
+            <Show when=move || { let c = conversation(); c.loaded && c.messages.is_empty() }>
+                <p class="empty center">"No messages yet. Say hello!"</p>
+            </Show>
+            <Show when=move || !conversation().loaded>
+                <div class="skeleton" aria-hidden="true"><span></span><span></span><span></span></div>
+            </Show>
+            <For
+                each=rows
+                key=|(m, day, grouped)| (m.render_key(), *day, *grouped)
+                children=move |(message, new_day, grouped)| {
+                    view! { <MessageRow chat_id=chat_id message=message new_day=new_day grouped=grouped editing=editing/> }
+                }
+            />
+        </div>
+        <Show when=move || unseen_below.get()>
+            <button type="button" class="pill" on:click=move |_| { scroll_to_bottom(log); unseen_below.set(false); stick_to_bottom.set(true); }>
+                "New messages ↓"
+            </button>
+        </Show>
+        <p class="typing" aria-live="polite">{typing_line}</p>
+        <Composer chat_id=chat_id link=link/>
+    }
+}
+
+fn scroll_to_bottom(log: NodeRef<Div>) {
+    request_animation_frame(move || {
+        if let Some(element) = log.get_untracked() {
+            element.set_scroll_top(element.scroll_height());
+        }
+    });
+}
+
+#[component]
+fn MessageRow(
+    chat_id: i64,
+    message: UiMessage,
+    new_day: bool,
+    grouped: bool,
+    editing: RwSignal<Option<i64>>,
+) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let link = expect_context::<LiveLink>();
+    let mine = message.username == store.me.get_untracked();
+    let id = message.id;
+    let timestamp = message.timestamp.clone();
+    let draft = RwSignal::new(message.text.clone());
+    let is_editing = move || id.is_some() && editing.get() == id;
+    let save = move || {
+        let text = draft.get_untracked();
+        if let (Some(id), false) = (id, text.trim().is_empty()) {
+            link.send(&ClientFrame::EditMsg { chat_id: Id(chat_id), message_id: Id(id), text });
+        }
+        editing.set(None);
+    };
+    let delete = move |_| {
+        if let Some(id) = id {
+            if browser::confirm("Delete this message for everyone?") {
+                link.send(&ClientFrame::DeleteMsg { chat_id: Id(chat_id), message_id: Id(id) });
+            }
+        }
+    };
+    let retry = {
+        let (nonce, text) = (message.nonce.clone(), message.text.clone());
+        move |_| {
+            if let Some(nonce) = nonce.clone() {
+                link.send(&ClientFrame::PostMsg { chat_id: Id(chat_id), text: text.clone(), nonce: Some(nonce) });
+            }
+        }
+    };
+    let exact = if timestamp.is_empty() { String::new() } else { browser::local_date_time(&timestamp) };
+    let relative = if timestamp.is_empty() { String::new() } else { browser::relative_time(&timestamp) };
+    view! {
+        {new_day.then(|| view! { <div class="day" role="separator">{browser::local_date(&timestamp)}</div> })}
+        <article class="message" class:mine=mine class:grouped=grouped class:pending=message.pending>
+            {(!grouped).then(|| view! {
+                <header>
+                    <span class="author">{message.username.clone()}</span>
+                    <time datetime=timestamp.clone() title=exact.clone() tabindex="0">{relative.clone()}</time>
+                </header>
+            })}
+            {if message.deleted {
+                view! { <p class="quiet">"message deleted"</p> }.into_any()
+            } else {
+                view! {
+                    <Show
+                        when=is_editing
+                        fallback={
+                            let text = message.text.clone();
+                            move || view! { <p class="text">{text.clone()}</p> }
+                        }
+                    >
+                        <textarea
+                            class="edit"
+                            aria-label="Edit message"
+                            prop:value=move || draft.get()
+                            on:input=move |ev| draft.set(event_target_value(&ev))
+                            on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                                if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); save(); }
+                                if ev.key() == "Escape" { ev.stop_propagation(); editing.set(None); }
+                            }
+                        ></textarea>
+                        <p class="hint">"Enter to save, Escape to cancel"</p>
+                    </Show>
+                }
+                    .into_any()
+            }}
+            <footer>
+                {message.edited.then(|| view! { <span class="quiet">"edited"</span> })}
+                {(message.pending && !message.failed).then(|| view! { <span class="quiet">"Sending…"</span> })}
+                {message.failed.then(|| view! {
+                    <span class="error-text">"Not sent yet." </span>
+                    <button type="button" class="link" on:click=retry.clone()>"Retry"</button>
+                })}
+                {(mine && id.is_some() && !message.deleted).then(|| view! {
+                    <span class="actions">
+                        <button type="button" class="link" on:click=move |_| { draft.set(draft.get_untracked()); editing.set(id); }>"Edit"</button>
+                        <button type="button" class="link" on:click=delete>"Delete"</button>
+                    </span>
+                })}
+            </footer>
+        </article>
+    }
+}
+
+#[component]
+fn Composer(chat_id: i64, link: LiveLink) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let input = NodeRef::<Textarea>::new();
+    // Drafts survive switching chats.
+    let drafts = use_context::<RwSignal<std::collections::HashMap<i64, String>>>().unwrap_or_else(|| {
+        let drafts = RwSignal::new(std::collections::HashMap::new());
+        provide_context(drafts);
+        drafts
+    });
+    let draft = move || drafts.with(|d| d.get(&chat_id).cloned().unwrap_or_default());
+    let last_typing = StoredValue::new(0.0f64);
+    let send = move || {
+        let text = draft();
+        if text.trim().is_empty() {
+            return;
+        }
+        if text.chars().count() > 4000 {
+            store.notice.set(Some("A message can be at most 4000 characters.".into()));
+            return;
+        }
+        link.post(&store, chat_id, &text);
+        drafts.update(|d| {
+            d.remove(&chat_id);
+        });
+    };
+    view! {
+        <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
+            <label class="visually-hidden" for="composer-input">"Message"</label>
+            <textarea
+                id="composer-input"
+                node_ref=input
+                rows="1"
+                placeholder="Write a message"
+                prop:value=draft
+                on:input=move |ev| {
+                    let value = event_target_value(&ev);
+                    drafts.update(|d| { d.insert(chat_id, value); });
+                    let now = browser::now_ms();
+                    if now - last_typing.get_value() > 2000.0 {
+                        last_typing.set_value(now);
+                        link.send(&ClientFrame::Typing { chat_id: Id(chat_id) });
+                    }
+                }
+                on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                    if ev.key() == "Enter" && !ev.shift_key() {
+                        ev.prevent_default();
+                        send();
+                    }
+                }
+            ></textarea>
+            <button type="submit" class="primary">"Send"</button>
+        </form>
+    }
+}

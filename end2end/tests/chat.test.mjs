@@ -1,0 +1,79 @@
+// Two and three people chatting live in real browsers.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { shot, signUp, startStack, watchErrors } from './harness.mjs';
+
+const { smtp, hearth, browser } = await startStack();
+
+test('two people sign up, start a chat, and see each other live', async () => {
+  const alice = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  const errors = [...watchErrors(alice), ...watchErrors(bob)];
+  await signUp(alice, hearth, smtp, 'alice');
+  await signUp(bob, hearth, smtp, 'bob');
+  await shot(alice, 'chat-empty');
+
+  await alice.getByRole('button', { name: 'New chat' }).click();
+  await alice.getByLabel('Chat with (username)').fill('bob');
+  await alice.getByRole('button', { name: 'Start chat' }).click();
+  await alice.waitForURL(/\/chat\/\d+$/);
+  await alice.getByRole('textbox', { name: 'Message', exact: true }).fill('Hello Bob!');
+  await alice.keyboard.press('Enter');
+  await alice.getByRole('log').getByText('Hello Bob!').waitFor();
+
+  // Bob sees the new chat appear with the message, then opens it.
+  await bob.getByRole('link', { name: /alice/ }).click();
+  await bob.getByRole('log').getByText('Hello Bob!').waitFor();
+  await bob.getByRole('textbox', { name: 'Message', exact: true }).pressSequentially('Hi Alice');
+  await alice.getByText('bob is typing…').waitFor();
+  await bob.keyboard.press('Enter');
+  await alice.getByRole('log').getByText('Hi Alice').waitFor();
+  await shot(alice, 'chat-conversation');
+  assert.deepEqual(errors, []);
+});
+
+test('a group of three talks, and members are listed', async () => {
+  const pages = {};
+  for (const name of ['carol', 'dave', 'erin']) {
+    pages[name] = await (await browser.newContext()).newPage();
+    await signUp(pages[name], hearth, smtp, name);
+  }
+  const { carol, dave, erin } = pages;
+  await carol.getByRole('button', { name: 'New chat' }).click();
+  await carol.getByLabel('Group name').fill('Trio');
+  await carol.getByLabel('Members (usernames, comma-separated)').fill('dave, erin');
+  await carol.getByRole('button', { name: 'Create group' }).click();
+  await carol.waitForURL(/\/chat\/\d+$/);
+  await carol.getByRole('textbox', { name: 'Message', exact: true }).fill('Welcome to Trio');
+  await carol.keyboard.press('Enter');
+  for (const page of [dave, erin]) {
+    await page.getByRole('link', { name: /Trio/ }).click();
+    await page.getByRole('log').getByText('Welcome to Trio').waitFor();
+  }
+  await erin.getByRole('textbox', { name: 'Message', exact: true }).fill('Glad to be here');
+  await erin.keyboard.press('Enter');
+  await carol.getByRole('log').getByText('Glad to be here').waitFor();
+  await dave.getByRole('log').getByText('Glad to be here').waitFor();
+
+  await dave.getByRole('button', { name: 'Details' }).click();
+  const members = dave.getByRole('complementary', { name: 'Chat details' });
+  for (const name of ['carol', 'dave', 'erin']) await members.getByText(name, { exact: true }).waitFor();
+  await shot(dave, 'group-details');
+});
+
+test('text people type is shown as text, never as HTML', async () => {
+  const page = await (await browser.newContext()).newPage();
+  await signUp(page, hearth, smtp, 'mallory');
+  await page.getByRole('button', { name: 'New chat' }).click();
+  await page.getByLabel('Chat with (username)').fill('alice');
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  await page.waitForURL(/\/chat\/\d+$/);
+  const payload = '<img src=x onerror="window.pwned=1"><b>bold?</b>';
+  await page.getByRole('textbox', { name: 'Message', exact: true }).fill(payload);
+  await page.keyboard.press('Enter');
+  await page.getByRole('log').getByText(payload).waitFor();
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+  assert.equal(await page.locator('.log img').count(), 0);
+});
