@@ -57,9 +57,37 @@ const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 #[derive(Clone)]
 pub struct EnvelopeConfig {
     pub body_limit_bytes: usize,
-    /// Every REST path that exists (the server functions' paths), so anything else under a REST
-    /// prefix is a JSON 404 whatever page route might match it (e.g. `POST /chat/nope`).
-    pub api_paths: Arc<HashSet<String>>,
+    /// Every REST route that exists, so anything else under a REST prefix is a JSON 404 whatever
+    /// page route might match it (e.g. `POST /chat/nope`).
+    pub api_routes: Arc<ApiRoutes>,
+}
+
+/// The REST routes: the server functions' paths, plus axum routes given as patterns where a
+/// `{name}` segment matches any one segment (e.g. `/api/webhook/{id}/{token}`).
+#[derive(Debug, Default)]
+pub struct ApiRoutes {
+    exact: HashSet<String>,
+    patterns: Vec<Vec<String>>,
+}
+
+impl ApiRoutes {
+    /// Every registered server function's path, plus `patterns`.
+    pub fn new(patterns: &[&str]) -> Self {
+        let exact = leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_string()).collect();
+        let patterns = patterns.iter().map(|p| p.trim_matches('/').split('/').map(str::to_string).collect()).collect();
+        ApiRoutes { exact, patterns }
+    }
+
+    pub fn contains(&self, path: &str) -> bool {
+        if self.exact.contains(path) {
+            return true;
+        }
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        self.patterns.iter().any(|pattern| {
+            pattern.len() == segments.len()
+                && pattern.iter().zip(&segments).all(|(want, got)| (want.starts_with('{') && !got.is_empty()) || want == got)
+        })
+    }
 }
 
 pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, next: Next) -> Response {
@@ -67,7 +95,7 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, ne
     let Some(surface) = surface_of(request.method(), &path) else {
         return next.run(request).await;
     };
-    if !config.api_paths.contains(&path) {
+    if !config.api_routes.contains(&path) {
         return render(surface, &ApiError::new(404, codes::NOT_FOUND, "No such route."));
     }
     let carries_body = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
@@ -233,5 +261,33 @@ async fn take_error(response: Response) -> Result<ApiError, Response> {
             Ok(ApiError::new(405, codes::METHOD_NOT_ALLOWED, "This route does not accept that method."))
         }
         _ => Err(response),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_one_segment_per_placeholder() {
+        let routes = ApiRoutes { exact: HashSet::from(["/user/login".to_string()]), ..ApiRoutes::default() };
+        let routes = ApiRoutes {
+            patterns: vec![vec!["api".into(), "webhook".into(), "{id}".into(), "{token}".into()]],
+            ..routes
+        };
+        assert!(routes.contains("/user/login"));
+        assert!(routes.contains("/api/webhook/7/abc"));
+        assert!(!routes.contains("/api/webhook/7"));
+        assert!(!routes.contains("/api/webhook/7/abc/more"));
+        assert!(!routes.contains("/user/nope"));
+    }
+
+    #[test]
+    fn chat_pages_are_not_api_routes() {
+        assert_eq!(surface_of(&Method::GET, "/chat/42"), None);
+        assert_eq!(surface_of(&Method::GET, "/chat"), None);
+        assert_eq!(surface_of(&Method::POST, "/chat/42"), Some(Surface::ChatCli));
+        assert_eq!(surface_of(&Method::GET, "/chat/messages"), Some(Surface::ChatCli));
+        assert_eq!(surface_of(&Method::GET, "/api/health"), Some(Surface::Nchat));
     }
 }

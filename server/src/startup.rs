@@ -21,7 +21,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::ServeArgs;
-use crate::envelope::{envelope, EnvelopeConfig};
+use crate::envelope::{envelope, ApiRoutes, EnvelopeConfig};
 use crate::live::bus::{connect_nats, LocalBus};
 use crate::live::socket::{self, Live};
 use crate::live::Hub;
@@ -114,9 +114,8 @@ pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             EnvelopeConfig {
                 body_limit_bytes: config.body_limit_bytes,
-                api_paths: Arc::new(
-                    leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_string()).collect(),
-                ),
+                // Axum routes under the REST prefixes that are not server functions go here.
+                api_routes: Arc::new(ApiRoutes::new(&[])),
             },
             envelope,
         ))
