@@ -220,6 +220,38 @@ async fn present_count(state: &AppState, call_id: &str) -> CallResult<i64> {
     Ok(count)
 }
 
+/// The chat's live call as one member should learn of it on joining the chat (a page that loaded
+/// or reconnected mid-call): ringing for them, or on (accepted by them when they are in it).
+/// None when there is no live call, or it rings but they declined it.
+pub async fn live_call_for(state: &AppState, caller: &Caller, chat_id: i64) -> CallResult<Option<(Call, CallChange)>> {
+    let Some(call) = live_call_in(state, chat_id).await? else { return Ok(None) };
+    let change = match call.state {
+        CallState::Ringing => {
+            let declined: Option<(i64,)> = sqlx::query_as(
+                "SELECT user_id FROM call_participants WHERE call_id = $1 AND user_id = $2 AND declined_at IS NOT NULL",
+            )
+            .bind(&call.id)
+            .bind(caller.user_id)
+            .fetch_optional(state.store.pool())
+            .await?;
+            if declined.is_some() {
+                return Ok(None);
+            }
+            CallChange::Invited { caller: call.initiator.clone() }
+        }
+        CallState::Active => {
+            let accepted_by = if is_present(state, &call.id, caller.user_id).await? {
+                caller.username.clone()
+            } else {
+                call.initiator.clone()
+            };
+            CallChange::Accepted { accepted_by }
+        }
+        CallState::Ended => return Ok(None),
+    };
+    Ok(Some((call, change)))
+}
+
 /// Rings the chat's other members. The chat's live call, if any, is named in the refusal.
 pub async fn invite(state: &AppState, caller: &Caller, chat_id: i64) -> CallResult<Call> {
     ensure_member(state, caller, chat_id).await?;

@@ -79,6 +79,7 @@ mod client {
     use super::super::session::SessionStore;
     use super::super::store::{ChatStore, Connection};
     use super::join_frames;
+    use crate::api::calls::CallFrame;
     use crate::api::ids::Id;
     use crate::api::ws::{ClientFrame, ServerFrame};
 
@@ -133,6 +134,8 @@ mod client {
             _ => return Outcome::Dropped,
         }
         store.connection.set(Connection::Online);
+        // Calls may have ended while away: the joins below tell of every live one again.
+        store.calls.set(Default::default());
         let mut hello: Vec<ClientFrame> = join_frames(store);
         for (chat_id, nonce, body) in store.pending() {
             hello.push(ClientFrame::PostMsg { chat_id: Id(chat_id), text: body, nonce: Some(nonce) });
@@ -147,6 +150,8 @@ mod client {
                 if let Message::Text(body) = message {
                     if let Ok(frame) = serde_json::from_str::<ServerFrame>(&body) {
                         store.apply(frame);
+                    } else if let Ok(frame) = serde_json::from_str::<CallFrame>(&body) {
+                        store.apply_call(frame);
                     }
                 }
             }

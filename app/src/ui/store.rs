@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use leptos::prelude::*;
 
 use super::browser;
+use crate::api::calls::CallFrame;
 use crate::api::chats::ChatListItem;
 use crate::api::ws::{ChatMessage, ServerFrame};
 
@@ -52,6 +53,17 @@ impl UiMessage {
             self.text.len()
         )
     }
+}
+
+/// A call in one chat, as this person sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallState {
+    pub call_id: String,
+    pub caller: String,
+    /// Someone answered: the call is on.
+    pub active: bool,
+    /// This person is in it (they rang or answered).
+    pub joined: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,6 +126,8 @@ pub struct ChatStore {
     pub list_version: RwSignal<u32>,
     /// A message for the person, shown until dismissed.
     pub notice: RwSignal<Option<String>>,
+    /// Live calls by chat.
+    pub calls: RwSignal<HashMap<i64, CallState>>,
 }
 
 /// How long a typing indicator lasts without a new `user_typing`.
@@ -132,6 +146,7 @@ impl ChatStore {
             open_chat: RwSignal::new(None),
             list_version: RwSignal::new(0),
             notice: RwSignal::new(None),
+            calls: RwSignal::new(HashMap::new()),
         }
     }
 
@@ -214,6 +229,38 @@ impl ChatStore {
             ServerFrame::ChatCreated { .. } => self.list_version.update(|v| *v += 1),
             ServerFrame::Error { message } => self.notice.set(Some(message)),
             ServerFrame::AuthAck { .. } => {}
+        }
+    }
+
+    /// Applies one call frame from the server.
+    pub fn apply_call(&self, frame: CallFrame) {
+        let me = self.me.get_untracked();
+        match frame {
+            CallFrame::CallInvite { chat_id, call_id, caller, .. } => {
+                let joined = caller == me;
+                self.calls.update(|c| {
+                    c.insert(chat_id, CallState { call_id, caller, active: false, joined });
+                });
+            }
+            CallFrame::CallAccepted { chat_id, call_id, accepted_by, .. } => self.calls.update(|c| {
+                let call = c.entry(chat_id).or_insert_with(|| CallState {
+                    call_id: call_id.clone(),
+                    caller: String::new(),
+                    active: true,
+                    joined: false,
+                });
+                call.active = true;
+                call.joined |= accepted_by == me;
+            }),
+            // Declined by this person: it stops ringing here (it may ring on for others).
+            CallFrame::CallDeclined { chat_id, by, .. } if by == me => self.calls.update(|c| {
+                c.remove(&chat_id);
+            }),
+            CallFrame::CallEnded { chat_id, .. } => self.calls.update(|c| {
+                c.remove(&chat_id);
+            }),
+            CallFrame::CallError { message, .. } => self.notice.set(Some(message)),
+            _ => {}
         }
     }
 

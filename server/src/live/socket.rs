@@ -270,6 +270,10 @@ async fn handle(
             if let Some(after) = after {
                 replay(live, conn, chat_id, after.0).await;
             }
+            // A page that loads or reconnects mid-call learns of the call at once.
+            if let Ok(Some((call, change))) = app::domain::calls::live_call_for(app, caller, chat_id).await {
+                conn.send(live.hub.call_frame_for(chat_id, &call.id, &change, caller.user_id, &caller.username));
+            }
             Ok(())
         }
         ClientFrame::LeaveChat { chat_id } => {

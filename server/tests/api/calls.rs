@@ -24,6 +24,7 @@ on_both_backends!(
     call_sockets_relay_livekit_signalling_both_ways,
     a_livekit_that_is_down_or_silent_gets_a_clear_call_error,
     oversized_frames_close_call_sockets,
+    joining_a_chat_mid_call_tells_of_the_call,
 );
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -601,4 +602,42 @@ async fn calls_ring_answer_relay_and_time_out_across_two_nodes() {
     bob_ws.expect_quiet(100).await;
     second.stop().await;
     first.stop().await;
+}
+
+async fn joining_a_chat_mid_call_tells_of_the_call(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (alice, bob, chat) = pair(&app).await;
+    let carol = app.signed_in("carol").await;
+    let (mut alice_socket, _) = WsClient::signed_in(&app, &alice.access).await;
+    let call_id = ring(&mut alice_socket, chat).await;
+
+    // Bob's page loads while it rings: joining the chat tells him it rings for him.
+    let (mut bob_socket, _) = WsClient::signed_in(&app, &bob.access).await;
+    bob_socket.send(json!({"type": "join_chat", "chatID": chat})).await;
+    let ringing = bob_socket.recv_until("call_invite").await;
+    assert_eq!((ringing["call_id"].as_str(), ringing["caller"].as_str()), (Some(call_id.as_str()), Some("alice")));
+
+    bob_socket.send(json!({"type": "call_accept", "chatID": chat, "call_id": call_id})).await;
+    bob_socket.recv_until("call_accepted").await;
+    // Bob reloads mid-call: he is told the call is on, and that he is in it.
+    let (mut bob_again, _) = WsClient::signed_in(&app, &bob.access).await;
+    bob_again.send(json!({"type": "join_chat", "chatID": chat})).await;
+    let on = bob_again.recv_until("call_accepted").await;
+    assert_eq!((on["call_id"].as_str(), on["accepted_by"].as_str()), (Some(call_id.as_str()), Some("bob")));
+
+    // Strangers hear nothing; a chat without a call says nothing.
+    let (mut carol_socket, _) = WsClient::signed_in(&app, &carol.access).await;
+    carol_socket.send(json!({"type": "join_chat", "chatID": chat})).await;
+    assert_eq!(carol_socket.recv_until("error").await["message"], "Chat not found.");
+    let quiet = app.create_chat(&carol.access, "bob").await;
+    bob_again.send(json!({"type": "join_chat", "chatID": quiet})).await;
+    bob_again.send(json!({"type": "test-barrier"})).await;
+    loop {
+        let frame = bob_again.recv().await;
+        assert!(!frame["type"].as_str().unwrap_or_default().starts_with("call_"), "no call in that chat: {frame}");
+        if frame["type"] == "error" {
+            break;
+        }
+    }
+    app.stop().await;
 }

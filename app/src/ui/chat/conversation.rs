@@ -175,6 +175,7 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
             </span>
             <h1 class="chat-title">{title}</h1>
             <span class="visually-hidden">{move || if other_online() { "online" } else { "" }}</span>
+            <super::call::CallControls chat_id=chat_id/>
             <button
                 type="button"
                 class="small"

@@ -2,6 +2,7 @@
 //! on demand; one pane at a time on a phone. Its data comes from the `/chat/*` server functions
 //! and the live WebSocket.
 
+mod call;
 mod conversation;
 mod details;
 mod dialogs;
@@ -79,6 +80,9 @@ pub fn ChatPage() -> impl IntoView {
         <div class="app" data-pane=pane on:keydown=close_on_escape>
             <ConnectionBar/>
             <Notice/>
+            <div class="incoming-calls">
+                <call::IncomingCalls/>
+            </div>
             <list::ChatList/>
             <conversation::Conversation/>
             <Show when=move || overlay.get() == Overlay::Details && store.open_chat.get().is_some()>

@@ -1,0 +1,101 @@
+//! Voice calls in the chat screen: ring, answer, decline and hang up, with the call's state live
+//! for every member (from the call frames on `/ws`), and a banner for calls ringing elsewhere.
+
+use leptos::prelude::*;
+
+use crate::api::ids::Id;
+use crate::api::ws::ClientFrame;
+use crate::ui::live::LiveLink;
+use crate::ui::store::{CallState, ChatStore};
+
+fn send(link: LiveLink, frame: ClientFrame) {
+    link.send(&frame);
+}
+
+/// The call controls in a conversation's header.
+#[component]
+pub fn CallControls(chat_id: i64) -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let link = expect_context::<LiveLink>();
+    let call = move || store.calls.with(|c| c.get(&chat_id).cloned());
+    let ring = move |_| send(link, ClientFrame::CallInvite { chat_id: Id(chat_id) });
+    let hang_up = move |_| send(link, ClientFrame::CallEnd { chat_id: Id(chat_id) });
+    let decline = move |_| send(link, ClientFrame::CallDecline { chat_id: Id(chat_id) });
+    view! {
+        <div class="call-controls">
+            {move || match call() {
+                None => view! {
+                    <button type="button" class="small" on:click=ring>"Call"</button>
+                }.into_any(),
+                Some(state) => {
+                    let answer = {
+                        let call_id = state.call_id.clone();
+                        move |_| send(link, ClientFrame::CallAccept { chat_id: Id(chat_id), call_id: call_id.clone() })
+                    };
+                    let (status, can_answer) = describe(&state);
+                    view! {
+                        <span class="call-status" role="status">{status}</span>
+                        {can_answer.then(|| view! {
+                            <button type="button" class="small primary" on:click=answer>
+                                {if state.active { "Join" } else { "Answer" }}
+                            </button>
+                        })}
+                        {(can_answer && !state.active).then(|| view! {
+                            <button type="button" class="small" on:click=decline>"Decline"</button>
+                        })}
+                        {state.joined.then(|| view! {
+                            <button type="button" class="small danger" on:click=hang_up>"Hang up"</button>
+                        })}
+                    }.into_any()
+                }
+            }}
+        </div>
+    }
+}
+
+/// What the call looks like to this person, and whether they can answer or join it.
+fn describe(call: &CallState) -> (String, bool) {
+    match (call.active, call.joined) {
+        (false, true) => ("Calling…".into(), false),
+        (false, false) => (format!("{} is calling", call.caller), true),
+        (true, true) => ("In call".into(), false),
+        (true, false) => ("Call in progress".into(), true),
+    }
+}
+
+/// Calls ringing for this person in chats other than the open one.
+#[component]
+pub fn IncomingCalls() -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let link = expect_context::<LiveLink>();
+    let ringing = move || {
+        let open = store.open_chat.get();
+        store.calls.with(|calls| {
+            calls
+                .iter()
+                .filter(|(chat, call)| Some(**chat) != open && !call.active && !call.joined)
+                .map(|(chat, call)| (*chat, call.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <For each=ringing key=|(chat, call)| (*chat, call.call_id.clone()) let:item>
+            {
+                let (chat_id, call) = item;
+                let call_id = call.call_id.clone();
+                view! {
+                    <div class="incoming-call" role="alert">
+                        <span>{format!("{} is calling", call.caller)}</span>
+                        <a href=format!("/chat/{chat_id}")>"Open chat"</a>
+                        <button type="button" class="small primary" on:click=move |_| {
+                            send(link, ClientFrame::CallAccept { chat_id: Id(chat_id), call_id: call_id.clone() })
+                        }>"Answer"</button>
+                        <button type="button" class="small" on:click=move |_| send(link, ClientFrame::CallDecline { chat_id: Id(chat_id) })>
+                            "Decline"
+                        </button>
+                    </div>
+                }
+            }
+        </For>
+    }
+}
