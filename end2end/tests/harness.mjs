@@ -87,7 +87,7 @@ function parseMail(to, lines) {
 }
 
 /** Starts `hearth serve` on a random port (or `port`) with a fresh (or the given) data folder. */
-export async function startHearth({ smtpUrl, dataDir, port = 0 }) {
+export async function startHearth({ smtpUrl, dataDir, port = 0, env = {} }) {
   const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'hearth-e2e-'));
   const binary = process.env.HEARTH_BIN ?? path.join(root, 'target', 'debug', 'hearth');
   const child = spawn(binary, ['serve'], {
@@ -100,8 +100,10 @@ export async function startHearth({ smtpUrl, dataDir, port = 0 }) {
       HEARTH_SITE_ROOT: path.join(root, 'target', 'site'),
       HEARTH_AUTH_LIMIT_PER_IP: '1000',
       HEARTH_AUTH_LIMIT_PER_ACCOUNT: '1000',
+      HEARTH_API_LIMIT: '100000',
       RUST_LOG: 'info',
       NO_COLOR: '1',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -186,9 +188,9 @@ export function shot(page, name) {
 
 /** SMTP, Hearth and Chromium for one test file, stopped when the file's tests end. `hearth` may
  *  be replaced (a restart) and the new one is stopped instead. */
-export async function startStack() {
+export async function startStack({ env = {} } = {}) {
   const smtp = await startSmtp();
-  const stack = { smtp, hearth: await startHearth({ smtpUrl: smtp.url }), browser: await launchBrowser() };
+  const stack = { smtp, hearth: await startHearth({ smtpUrl: smtp.url, env }), browser: await launchBrowser() };
   after(async () => {
     await stack.browser.close();
     await stack.hearth.stop();

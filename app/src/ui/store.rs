@@ -64,6 +64,18 @@ pub struct CallState {
     pub active: bool,
     /// This person is in it (they rang or answered).
     pub joined: bool,
+    /// Where and how this person joins the call's audio: (LiveKit URL, their token); None
+    /// without LiveKit.
+    pub livekit: Option<(String, String)>,
+}
+
+/// The call audio in this browser.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Audio {
+    Off,
+    Connecting,
+    On,
+    Failed(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +140,7 @@ pub struct ChatStore {
     pub notice: RwSignal<Option<String>>,
     /// Live calls by chat.
     pub calls: RwSignal<HashMap<i64, CallState>>,
+    pub audio: RwSignal<Audio>,
 }
 
 /// How long a typing indicator lasts without a new `user_typing`.
@@ -147,6 +160,7 @@ impl ChatStore {
             list_version: RwSignal::new(0),
             notice: RwSignal::new(None),
             calls: RwSignal::new(HashMap::new()),
+            audio: RwSignal::new(Audio::Off),
         }
     }
 
@@ -236,21 +250,26 @@ impl ChatStore {
     pub fn apply_call(&self, frame: CallFrame) {
         let me = self.me.get_untracked();
         match frame {
-            CallFrame::CallInvite { chat_id, call_id, caller, .. } => {
+            CallFrame::CallInvite { chat_id, call_id, caller, lk_token, lk_url } => {
                 let joined = caller == me;
+                let livekit = lk_url.zip(lk_token);
                 self.calls.update(|c| {
-                    c.insert(chat_id, CallState { call_id, caller, active: false, joined });
+                    c.insert(chat_id, CallState { call_id, caller, active: false, joined, livekit });
                 });
             }
-            CallFrame::CallAccepted { chat_id, call_id, accepted_by, .. } => self.calls.update(|c| {
+            CallFrame::CallAccepted { chat_id, call_id, accepted_by, lk_token, lk_url } => self.calls.update(|c| {
                 let call = c.entry(chat_id).or_insert_with(|| CallState {
                     call_id: call_id.clone(),
                     caller: String::new(),
                     active: true,
                     joined: false,
+                    livekit: None,
                 });
                 call.active = true;
                 call.joined |= accepted_by == me;
+                if let Some(livekit) = lk_url.zip(lk_token) {
+                    call.livekit = Some(livekit);
+                }
             }),
             // Declined by this person: it stops ringing here (it may ring on for others).
             CallFrame::CallDeclined { chat_id, by, .. } if by == me => self.calls.update(|c| {

@@ -45,18 +45,68 @@ pub fn bundle(release: bool) -> Result<()> {
         .with_context(|| format!("wasm-bindgen on {}", wasm.display()))?;
 
     let out_wasm = pkg.join(format!("{NAME}_bg.wasm"));
-    // Optional: binaryen is not a build requirement, so its absence is not an error.
-    if release && on_path("wasm-opt") {
-        header("bundle: wasm-opt -Oz");
-        let mut cmd = Command::new("wasm-opt");
-        cmd.arg("-Oz").arg(&out_wasm).arg("-o").arg(&out_wasm);
-        status(cmd)?;
+    // Release bundles go through wasm-opt: one on PATH, else npm's binaryen (frontend/package.json).
+    if release {
+        if let Some(wasm_opt) = wasm_opt()? {
+            header("bundle: wasm-opt -Oz");
+            let mut cmd = Command::new(wasm_opt);
+            // wasm-bindgen's output uses these post-MVP features; -Oz must keep them.
+            cmd.args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext"]);
+            cmd.arg(&out_wasm).arg("-o").arg(&out_wasm);
+            status(cmd)?;
+        }
     }
 
-    for file in [pkg.join(format!("{NAME}.js")), out_wasm] {
-        print_size(&file)?;
+    bundle_call_audio(&pkg)?;
+
+    for file in [pkg.join(format!("{NAME}.js")), out_wasm, pkg.join(CALL_AUDIO)] {
+        if file.is_file() {
+            print_size(&file)?;
+        }
     }
     Ok(())
+}
+
+/// The LiveKit call-audio module the chat screen loads when a call starts.
+const CALL_AUDIO: &str = "call-audio.js";
+
+/// Bundles frontend/call-audio (livekit-client) with esbuild into `pkg/call-audio.js`.
+fn bundle_call_audio(pkg: &Path) -> Result<()> {
+    let Some(tools) = frontend_tools()? else {
+        eprintln!("note: no npm: calls will ring but carry no audio (pkg/{CALL_AUDIO} is not built)");
+        return Ok(());
+    };
+    header("bundle: esbuild frontend/call-audio -> pkg/call-audio.js");
+    let mut cmd = Command::new(tools.join("node_modules/.bin/esbuild"));
+    cmd.arg(root().join("frontend/call-audio/index.js"))
+        .args(["--bundle", "--format=esm", "--minify", "--target=es2020", "--log-level=warning"])
+        .arg(format!("--outfile={}", pkg.join(CALL_AUDIO).display()));
+    status(cmd)
+}
+
+/// frontend/ with its npm packages installed (binaryen, esbuild, livekit-client); None without npm.
+fn frontend_tools() -> Result<Option<std::path::PathBuf>> {
+    let tools = root().join("frontend");
+    let installed = ["wasm-opt", "esbuild"].iter().all(|bin| tools.join("node_modules/.bin").join(bin).is_file())
+        && tools.join("node_modules/livekit-client").is_dir();
+    if !installed {
+        if !on_path("npm") {
+            return Ok(None);
+        }
+        header("bundle: npm install in frontend/ (binaryen, esbuild, livekit-client)");
+        let mut cmd = Command::new("npm");
+        cmd.args(["install", "--no-audit", "--no-fund"]).current_dir(&tools);
+        status(cmd)?;
+    }
+    Ok(Some(tools))
+}
+
+/// wasm-opt from PATH, or from npm's binaryen (frontend/package.json); None without either.
+fn wasm_opt() -> Result<Option<std::path::PathBuf>> {
+    if on_path("wasm-opt") {
+        return Ok(Some("wasm-opt".into()));
+    }
+    Ok(frontend_tools()?.map(|tools| tools.join("node_modules/.bin/wasm-opt")))
 }
 
 /// Adds the wasm target through rustup unless it is already installed.

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::api::ids::Id;
 use crate::api::ws::ClientFrame;
 use crate::ui::live::LiveLink;
-use crate::ui::store::{CallState, ChatStore};
+use crate::ui::store::{Audio, CallState, ChatStore};
 
 fn send(link: LiveLink, frame: ClientFrame) {
     link.send(&frame);
@@ -42,6 +42,14 @@ pub fn CallControls(chat_id: i64) -> impl IntoView {
                         })}
                         {(can_answer && !state.active).then(|| view! {
                             <button type="button" class="small" on:click=decline>"Decline"</button>
+                        })}
+                        {(state.joined && state.active && state.livekit.is_some()).then(|| view! {
+                            <span class="call-audio">{move || match store.audio.get() {
+                                Audio::Connecting => "connecting audio…".to_string(),
+                                Audio::On => "audio on".to_string(),
+                                Audio::Failed(why) => format!("no audio: {why}"),
+                                Audio::Off => String::new(),
+                            }}</span>
                         })}
                         {state.joined.then(|| view! {
                             <button type="button" class="small danger" on:click=hang_up>"Hang up"</button>
@@ -97,5 +105,65 @@ pub fn IncomingCalls() -> impl IntoView {
                 }
             }
         </For>
+    }
+}
+
+/// Joins the audio of the call this person is in (when LiveKit is configured), and leaves it
+/// when the call ends, wherever they are in the app.
+#[component]
+pub fn CallAudio() -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let wanted = Memo::new(move |_| {
+        store.calls.with(|calls| calls.values().find(|c| c.joined && c.active).and_then(|c| c.livekit.clone()))
+    });
+    Effect::new(move |_| {
+        let target = wanted.get();
+        leptos::task::spawn_local(async move {
+            match target {
+                Some((url, token)) => {
+                    store.audio.set(Audio::Connecting);
+                    match audio::join(&url, &token).await {
+                        Ok(()) => store.audio.set(Audio::On),
+                        Err(why) => store.audio.set(Audio::Failed(why)),
+                    }
+                }
+                None => {
+                    audio::leave().await;
+                    store.audio.set(Audio::Off);
+                }
+            }
+        });
+    });
+}
+
+/// The bridge to /pkg/call-audio.js (livekit-client), imported on first use.
+mod audio {
+    #[cfg(feature = "hydrate")]
+    #[wasm_bindgen::prelude::wasm_bindgen(inline_js = "
+        export function call_audio(action, url, token) {
+            return import('/pkg/call-audio.js').then((m) => action === 'join' ? m.join(url, token) : m.leave());
+        }")]
+    extern "C" {
+        fn call_audio(action: &str, url: &str, token: &str) -> js_sys::Promise;
+    }
+
+    pub async fn join(url: &str, token: &str) -> Result<(), String> {
+        #[cfg(feature = "hydrate")]
+        {
+            wasm_bindgen_futures::JsFuture::from(call_audio("join", url, token))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.as_string().unwrap_or_else(|| "the audio server could not be reached".into()))
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (url, token);
+            Ok(())
+        }
+    }
+
+    pub async fn leave() {
+        #[cfg(feature = "hydrate")]
+        let _ = wasm_bindgen_futures::JsFuture::from(call_audio("leave", "", "")).await;
     }
 }

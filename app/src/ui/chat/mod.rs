@@ -83,6 +83,7 @@ pub fn ChatPage() -> impl IntoView {
             <div class="incoming-calls">
                 <call::IncomingCalls/>
             </div>
+            <call::CallAudio/>
             <list::ChatList/>
             <conversation::Conversation/>
             <Show when=move || overlay.get() == Overlay::Details && store.open_chat.get().is_some()>
