@@ -83,6 +83,12 @@ pub enum EmailVerification {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateLimitStore {
+    Memory,
+    Database,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RegistrationMode {
     Open,
     Invite,
@@ -126,6 +132,25 @@ pub struct ServeArgs {
     /// Largest request body accepted on the JSON routes, in bytes.
     #[arg(long, env = "HEARTH_BODY_LIMIT_BYTES", default_value_t = 64 * 1024)]
     pub body_limit_bytes: usize,
+    /// Requests per window to one `/api` route group, per signed-in user or else per address.
+    #[arg(long, env = "HEARTH_API_LIMIT", default_value_t = 60)]
+    pub api_limit: u32,
+    /// The same for `/api/upload*`.
+    #[arg(long, env = "HEARTH_API_LIMIT_UPLOAD", default_value_t = 30)]
+    pub api_limit_upload: u32,
+    /// The same for `/api/search`.
+    #[arg(long, env = "HEARTH_API_LIMIT_SEARCH", default_value_t = 60)]
+    pub api_limit_search: u32,
+    /// Requests per window to one webhook (`/api/webhook/{id}`), whoever sends them.
+    #[arg(long, env = "HEARTH_API_LIMIT_WEBHOOK", default_value_t = 30)]
+    pub api_limit_webhook: u32,
+    /// Length of the `/api` rate-limit window, in seconds (`/api/auth/*` uses HEARTH_AUTH_LIMIT_PER_IP).
+    #[arg(long, env = "HEARTH_API_LIMIT_WINDOW_SECS", default_value_t = 60)]
+    pub api_limit_window_secs: u64,
+    /// Where `/api` request counts live: `memory` (this node) or `database` (shared by every node
+    /// on the same database: use it with several nodes on PostgreSQL).
+    #[arg(long, env = "HEARTH_RATE_LIMIT_SHARED", value_enum, default_value = "memory")]
+    pub rate_limit_shared: RateLimitStore,
     #[arg(long, env = "HEARTH_ACCESS_TOKEN_TTL_SECS", default_value_t = 24 * 3600)]
     pub access_token_ttl_secs: u64,
     #[arg(long, env = "HEARTH_REFRESH_TOKEN_TTL_SECS", default_value_t = 60 * 24 * 3600)]
@@ -159,6 +184,19 @@ pub struct ServeArgs {
     /// Seconds a call rings unanswered before it ends.
     #[arg(long, env = "HEARTH_CALL_RING_SECS", default_value_t = 45)]
     pub call_ring_secs: u64,
+    /// Largest file an upload may declare, in bytes.
+    #[arg(long, env = "HEARTH_UPLOAD_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub upload_max_bytes: u64,
+    /// Comma-separated content types uploads may have.
+    #[arg(
+        long,
+        env = "HEARTH_UPLOAD_TYPES",
+        default_value = "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,application/zip"
+    )]
+    pub upload_types: String,
+    /// Seconds a presigned upload URL stays good.
+    #[arg(long, env = "HEARTH_UPLOAD_URL_TTL_SECS", default_value_t = 900)]
+    pub upload_url_ttl_secs: u64,
     /// LiveKit server for voice calls (ws://, wss://, http:// or https://); call sockets relay its
     /// signalling. Unset: call sockets relay JSON frames among the call's participants.
     #[arg(long, env = "LIVEKIT_URL")]
@@ -175,6 +213,9 @@ pub struct ServeArgs {
     /// Seconds a call socket waits for LiveKit to accept its signalling connection.
     #[arg(long, env = "HEARTH_LIVEKIT_CONNECT_TIMEOUT_SECS", default_value_t = 5)]
     pub livekit_connect_timeout_secs: u64,
+    /// Translate, GIF search and link previews.
+    #[command(flatten)]
+    pub integrations: crate::integrations::IntegrationArgs,
 }
 
 impl ServeArgs {
@@ -198,6 +239,18 @@ impl ServeArgs {
             session_check_every: Duration::from_secs(120),
             typing_every: Duration::from_secs(2),
             livekit_connect_timeout: Duration::from_secs(self.livekit_connect_timeout_secs.max(1)),
+        }
+    }
+
+    pub fn api_limits(&self) -> crate::api_limits::ApiLimitConfig {
+        crate::api_limits::ApiLimitConfig {
+            default: self.api_limit,
+            upload: self.api_limit_upload,
+            search: self.api_limit_search,
+            webhook: self.api_limit_webhook,
+            auth: self.auth_limit_per_ip,
+            window: Duration::from_secs(self.api_limit_window_secs.max(1)),
+            shared: self.rate_limit_shared == RateLimitStore::Database,
         }
     }
 
@@ -244,6 +297,12 @@ impl ServeArgs {
         settings.password_hash_concurrency = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         settings.mail_from = self.mail_from.clone();
         settings.call_ring_timeout = Duration::from_secs(self.call_ring_secs.max(1));
+        settings.integrations = self.integrations.settings(&self.storage.data_dir);
+        settings.upload_dir = self.storage.data_dir.join("uploads");
+        settings.upload_max_bytes = self.upload_max_bytes;
+        settings.upload_types =
+            self.upload_types.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
+        settings.upload_url_ttl = Duration::from_secs(self.upload_url_ttl_secs.max(1));
         settings
     }
 }

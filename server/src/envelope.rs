@@ -85,7 +85,10 @@ impl ApiRoutes {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         self.patterns.iter().any(|pattern| {
             pattern.len() == segments.len()
-                && pattern.iter().zip(&segments).all(|(want, got)| (want.starts_with('{') && !got.is_empty()) || want == got)
+                && pattern
+                    .iter()
+                    .zip(&segments)
+                    .all(|(want, got)| (want.starts_with('{') && !got.is_empty()) || want == got)
         })
     }
 }
@@ -98,20 +101,28 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, ne
     if !config.api_routes.contains(&path) {
         return render(surface, &ApiError::new(404, codes::NOT_FOUND, "No such route."));
     }
-    let carries_body = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
+    // The presigned upload PUT streams raw bytes of any size; its handler caps and checks them.
+    let raw_upload = request.method() == Method::PUT && path.starts_with("/api/upload/");
+    let carries_body = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH) && !raw_upload;
     if !carries_body {
         let response = next.run(request).await;
         return finish(surface, response).await;
     }
 
     let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = to_bytes(body, config.body_limit_bytes).await else {
-        let error = ApiError::new(
-            413,
-            codes::PAYLOAD_TOO_LARGE,
-            format!("Request body is larger than {} bytes.", config.body_limit_bytes),
-        );
-        return render(surface, &error);
+    let bytes = match read_capped(body, config.body_limit_bytes).await {
+        Ok(bytes) => bytes,
+        Err(BodyRefused::TooLarge) => {
+            let error = ApiError::new(
+                413,
+                codes::PAYLOAD_TOO_LARGE,
+                format!("Request body is larger than {} bytes.", config.body_limit_bytes),
+            );
+            return render(surface, &error);
+        }
+        Err(BodyRefused::TooSlow) => {
+            return render(surface, &ApiError::new(408, "REQUEST_TIMEOUT", "The request body did not arrive in time."));
+        }
     };
     let is_form = header_starts_with(&parts.headers, CONTENT_TYPE, "application/x-www-form-urlencoded");
     // A browser posting the reset page's form without JavaScript wants a page back, not JSON.
@@ -137,6 +148,38 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, ne
     match form_fields {
         Some(fields) => redirect_back_to_reset_page(response, &fields).await,
         None => finish(surface, response).await,
+    }
+}
+
+enum BodyRefused {
+    TooLarge,
+    TooSlow,
+}
+
+/// Reads a body of at most `limit` bytes. A longer one is read on (and thrown away) up to
+/// `DRAIN_BYTES`, so the client finishes sending and reads the 413 instead of a reset connection.
+async fn read_capped(body: Body, limit: usize) -> Result<Bytes, BodyRefused> {
+    use http_body_util::BodyExt;
+    const DRAIN_BYTES: usize = 1024 * 1024;
+    let mut body = body;
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    let drained = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        while let Some(Ok(frame)) = body.frame().await {
+            let Ok(data) = frame.into_data() else { continue };
+            seen += data.len();
+            if seen <= limit {
+                kept.extend_from_slice(&data);
+            } else if seen > limit + DRAIN_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+    match (seen > limit, drained.is_ok()) {
+        (true, _) => Err(BodyRefused::TooLarge),
+        (false, false) => Err(BodyRefused::TooSlow),
+        (false, true) => Ok(Bytes::from(kept)),
     }
 }
 

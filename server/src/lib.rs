@@ -4,9 +4,18 @@
 // The server renders the app's deeply nested Leptos views (see app/src/lib.rs).
 #![recursion_limit = "512"]
 
+pub mod api_limits;
+pub mod audit_export;
 pub mod config;
 pub mod envelope;
+pub mod files;
+pub mod integrations;
 pub mod live;
+pub mod logos;
+pub mod observe;
+pub mod openapi;
+pub mod probes;
 pub mod startup;
 pub mod telemetry;
 pub mod testing;
+pub mod webhooks;

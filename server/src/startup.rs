@@ -20,12 +20,14 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::api_limits::ApiLimits;
 use crate::config::ServeArgs;
 use crate::envelope::{envelope, ApiRoutes, EnvelopeConfig};
 use crate::live::bus::{connect_nats, LocalBus};
 use crate::live::socket::{self, Live};
 use crate::live::Hub;
 use crate::live::{call_socket, calls};
+use crate::observe::Observed;
 
 /// The stylesheet is compiled in, so pages are styled even before a browser bundle is built.
 const STYLESHEET: &str = include_str!("../../style/main.css");
@@ -89,6 +91,8 @@ pub async fn build_state(config: &ServeArgs, public_url: String) -> anyhow::Resu
 }
 
 pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
+    let observed = Observed { metrics: Arc::default(), app: state.clone(), hub: hub.clone() };
+    let limits = ApiLimits { app: state.clone(), config: Arc::new(config.api_limits()) };
     let live = Live { app: state.clone(), hub, config: Arc::new(config.live_config()) };
     let leptos_options = LeptosOptions::builder()
         .output_name("hearth")
@@ -109,17 +113,55 @@ pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
         .route("/ws", get(socket::upgrade).with_state(live.clone()))
         .route("/ws/call/{call_id}", get(call_socket::upgrade).with_state(live.clone()))
         .route("/call/{call_id}", get(call_socket::upgrade).with_state(live))
+        .route(crate::logos::ROUTE, get(crate::logos::serve).with_state(state.clone()))
+        .route("/openapi.yaml", get(crate::openapi::yaml_handler))
+        .merge(crate::openapi::swagger_ui())
+        .merge(upload_and_webhook_routes(state.clone()))
+        .merge(platform_routes(state.clone(), observed.clone()))
         .leptos_routes_with_context(&leptos_options, routes, context.clone(), page)
         .fallback(file_and_error_handler_with_context(context, shell))
         .layer(axum::middleware::from_fn_with_state(
             EnvelopeConfig {
                 body_limit_bytes: config.body_limit_bytes,
                 // Axum routes under the REST prefixes that are not server functions go here.
-                api_routes: Arc::new(ApiRoutes::new(&[])),
+                api_routes: Arc::new(ApiRoutes::new(&[
+                    "/api/ready",
+                    "/api/metrics",
+                    "/api/audit/export",
+                    "/api/upload/{fileId}",
+                    "/api/files/{fileId}",
+                    "/api/webhook/{id}",
+                    "/api/webhook/{id}/{token}",
+                    "/api/webhooks/{id}",
+                    crate::logos::ROUTE,
+                ])),
             },
             envelope,
         ))
+        // Outside the envelope: limits answer before any work, and metrics count every answer.
+        .layer(axum::middleware::from_fn_with_state(limits, crate::api_limits::limit_api))
+        .layer(axum::middleware::from_fn_with_state(observed.metrics, crate::observe::record_requests))
         .with_state(leptos_options)
+}
+
+/// Probes, metrics and the audit export: HEAD, Prometheus text and downloads (not server functions).
+fn platform_routes(state: AppState, observed: Observed) -> Router<LeptosOptions> {
+    Router::new()
+        .route("/api/ready", get(crate::probes::ready).with_state(state.clone()))
+        .route("/api/audit/export", get(crate::audit_export::export).with_state(state))
+        .route("/api/metrics", get(crate::observe::metrics).with_state(observed))
+}
+
+/// The upload and webhook routes that carry ids in the path or raw bytes (not server functions).
+fn upload_and_webhook_routes(state: AppState) -> Router<LeptosOptions> {
+    use axum::routing::{delete, put};
+    Router::new()
+        .route("/api/upload/{file_id}", put(crate::files::put_upload))
+        .route("/api/files/{file_id}", get(crate::files::download))
+        .route("/api/webhook/{id}", get(crate::webhooks::info_query).post(crate::webhooks::post_query))
+        .route("/api/webhook/{id}/{token}", get(crate::webhooks::info_path).post(crate::webhooks::post_path))
+        .route("/api/webhooks/{id}", delete(crate::webhooks::delete))
+        .with_state(state)
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -16,6 +16,7 @@ use crate::domain::{calls, livekit, DomainError};
 /// The call frames `/ws` sends (what a client sends is in `ws::ClientFrame`). Kept apart from
 /// `ws::ServerFrame`, so clients that do not do calls still match that one exhaustively.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CallFrame {
     /// A call rings. The caller's own socket gets it too (`caller` is then themselves): that is
@@ -77,6 +78,7 @@ impl CallFrame {
 
 /// ChatCLI's shape: `lk_token` and `lk_url` are null when no LiveKit server is configured.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CallTokenReply {
     pub call_id: String,
     pub lk_token: Option<String>,
@@ -86,6 +88,7 @@ pub struct CallTokenReply {
 
 /// nchat's shape (inside `{success,data}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CallTokenData {
     pub call_id: String,

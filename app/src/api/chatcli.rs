@@ -12,6 +12,7 @@ use super::ApiError;
 use crate::domain::{accounts, sessions};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MessageReply {
     pub message: String,
 }
@@ -23,6 +24,7 @@ impl MessageReply {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LoginReply {
     pub message: String,
     pub access_token: String,
@@ -30,6 +32,7 @@ pub struct LoginReply {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RefreshReply {
     pub ok: bool,
     pub message: String,
@@ -38,6 +41,7 @@ pub struct RefreshReply {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProfileReply {
     pub username: String,
     pub email: String,
@@ -45,6 +49,7 @@ pub struct ProfileReply {
 
 /// `/user/submit-profile`'s answer: the updated profile, or what happened to the account.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SubmitProfileReply {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,

@@ -115,6 +115,10 @@ mod from_domain {
             match error {
                 DomainError::Invalid { field, .. } => ApiError::new(400, codes::VALIDATION_ERROR, message)
                     .with_details(serde_json::json!({ "field": field })),
+                DomainError::InvalidConfig { field, constraint, .. } => {
+                    ApiError::new(400, codes::VALIDATION_ERROR, message)
+                        .with_details(serde_json::json!({ "field": field, "constraint": constraint }))
+                }
                 DomainError::BadRequest(_) => ApiError::new(400, codes::BAD_REQUEST, message),
                 DomainError::BadCredentials | DomainError::EmailNotVerified => {
                     ApiError::new(400, codes::INVALID_CREDENTIALS, DomainError::BadCredentials.to_string())

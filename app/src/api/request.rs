@@ -26,6 +26,20 @@ pub fn client_ip() -> Option<IpAddr> {
     parts()?.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip())
 }
 
+/// A request header's value, when present and text.
+pub fn header(name: http::header::HeaderName) -> Option<String> {
+    parts()?.headers.get(name)?.to_str().ok().map(str::to_string)
+}
+
+/// Adds a header to the response (e.g. `ETag`, `Cache-Control`).
+pub fn set_header(name: http::header::HeaderName, value: &str) {
+    if let (Some(options), Ok(value)) =
+        (use_context::<leptos_axum::ResponseOptions>(), http::HeaderValue::from_str(value))
+    {
+        options.insert_header(name, value);
+    }
+}
+
 fn bearer_token() -> Option<String> {
     let parts = parts()?;
     let value = parts.headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;

@@ -8,6 +8,7 @@ use super::ids::Id;
 
 /// A message as every surface shows it (ChatCLI's `/chat/messages` items and `new_message`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ChatMessage {
     #[serde(rename = "messageID")]
     pub message_id: i64,
@@ -22,6 +23,9 @@ pub struct ChatMessage {
     pub timestamp: String,
     pub edited_at: Option<String>,
     pub deleted_at: Option<String>,
+    /// Hearth's addition: files attached with `/api/upload/complete`; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<super::files::FileAttachment>,
 }
 
 #[cfg(feature = "ssr")]
@@ -37,12 +41,14 @@ impl From<crate::domain::chats::Message> for ChatMessage {
             timestamp: rfc3339(m.created_at),
             edited_at: m.edited_at.map(rfc3339),
             deleted_at: m.deleted_at.map(rfc3339),
+            attachments: m.attachments.into_iter().map(super::files::FileAttachment::from).collect(),
         }
     }
 }
 
 /// Frames a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientFrame {
     Auth {
@@ -144,6 +150,7 @@ impl ClientFrame {
 
 /// Frames the server sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     AuthAck {
@@ -235,6 +242,7 @@ mod tests {
             timestamp: "t".into(),
             edited_at: None,
             deleted_at: None,
+            attachments: Vec::new(),
         };
         let json: Value = serde_json::from_str(&ServerFrame::NewMessage(message).to_json()).unwrap();
         assert_eq!(json["type"], "new_message");

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rand::Rng;
 
+use super::audit::{self, AuditEvent};
 use super::error::is_unique_violation;
 use super::mail::Mail;
 use super::names::{email_key, parse_display_name, username_key, Email, NewPassword, Role, Username};
@@ -370,12 +371,28 @@ pub async fn login(
     let matched = state.passwords.verify(password, found.as_ref().map(|(_, hash)| hash.as_str())).await?;
     let account = match found {
         Some((account, _)) if matched && !account.disabled => account,
-        _ => return Err(DomainError::BadCredentials),
+        found => {
+            let mut failed = AuditEvent::new("auth", "auth.signin.failed", "Sign-in failed.")
+                .failed()
+                .from_ip(ip)
+                .with(serde_json::json!({ "name": key.chars().take(100).collect::<String>() }));
+            failed = match found {
+                Some((account, _)) => failed.by(account.id, &account.username),
+                None => failed.anonymous(),
+            };
+            audit::record(state, failed).await;
+            return Err(DomainError::BadCredentials);
+        }
     };
     if !account.email_verified {
         return Err(DomainError::EmailNotVerified);
     }
     let tokens = sessions::start_session(state, account.id, account.role).await?;
+    audit::record(
+        state,
+        AuditEvent::new("auth", "auth.signin", "Signed in.").by(account.id, &account.username).from_ip(ip),
+    )
+    .await;
     Ok((account, tokens))
 }
 
@@ -390,6 +407,9 @@ pub async fn check_password(state: &AppState, caller: &Caller, password: &str) -
 
 pub async fn change_password(state: &AppState, caller: &Caller, current: &str, new: &str) -> DomainResult<()> {
     if !check_password(state, caller, current).await? {
+        let failed =
+            AuditEvent::new("auth", "auth.password.change_failed", "Password change refused: wrong current password.");
+        audit::record(state, failed.by_caller(caller).failed()).await;
         return Err(DomainError::Forbidden("Incorrect current password.".into()));
     }
     let new = NewPassword::parse(new)?;
@@ -399,6 +419,7 @@ pub async fn change_password(state: &AppState, caller: &Caller, current: &str, n
         .bind(caller.user_id)
         .execute(state.store.pool())
         .await?;
+    audit::record(state, AuditEvent::new("auth", "auth.password.changed", "Password changed.").by_caller(caller)).await;
     sessions::revoke_all_sessions(state, caller.user_id, "password_changed").await
 }
 
@@ -581,6 +602,8 @@ pub async fn reset_password(state: &AppState, reset: PasswordReset, ip: Option<I
     .bind(user_id)
     .execute(state.store.pool())
     .await?;
+    let reset_done = AuditEvent::new("auth", "auth.password.reset", "Password reset through a mailed link.");
+    audit::record(state, reset_done.by(user_id, reset.username.trim()).from_ip(ip)).await;
     sessions::revoke_all_sessions(state, user_id, "password_reset").await
 }
 
@@ -624,6 +647,16 @@ pub async fn set_role(state: &AppState, username: &str, role: Role) -> DomainRes
         .bind(account.id)
         .execute(state.store.pool())
         .await?;
+    let change =
+        AuditEvent::new("admin", "user.role.changed", format!("{} is now {}.", account.username, role.as_str())).with(
+            serde_json::json!({
+                "userId": account.id.to_string(),
+                "username": account.username,
+                "from": account.role.as_str(),
+                "to": role.as_str(),
+            }),
+        );
+    audit::record(state, change).await;
     account_by_id(state, account.id).await
 }
 

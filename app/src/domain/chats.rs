@@ -61,6 +61,9 @@ pub struct Message {
     pub created_at: i64,
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    /// Files attached by `/api/upload/complete`; none for most messages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<super::files::Attachment>,
 }
 
 type MessageRow = (i64, i64, i64, String, String, i64, Option<i64>, Option<i64>);
@@ -68,7 +71,7 @@ const MESSAGE_COLUMNS: &str = "m.id, m.chat_id, m.user_id, u.username, m.body, m
 
 fn message_from(row: MessageRow) -> Message {
     let (id, chat_id, user_id, username, body, created_at, edited_at, deleted_at) = row;
-    Message { id, chat_id, user_id, username, body, created_at, edited_at, deleted_at }
+    Message { id, chat_id, user_id, username, body, created_at, edited_at, deleted_at, attachments: Vec::new() }
 }
 
 fn chat_not_found() -> DomainError {
@@ -339,6 +342,14 @@ pub async fn add_members(state: &AppState, caller: &Caller, chat_id: i64, names:
         }
     }
     if !added.is_empty() {
+        let event = super::audit::AuditEvent::new(
+            "channel",
+            "channel.members.added",
+            format!("Members added to chat {chat_id}."),
+        )
+        .by_caller(caller)
+        .with(serde_json::json!({ "chatId": chat_id.to_string(), "userIds": added }));
+        super::audit::record(state, event).await;
         state.events.publish(Event::ChatCreated { chat_id, creator: caller.username.clone(), recipients: added });
     }
     Ok(())
@@ -367,6 +378,14 @@ pub async fn remove_members(state: &AppState, caller: &Caller, chat_id: i64, nam
         }
     }
     if !removed.is_empty() {
+        let event = super::audit::AuditEvent::new(
+            "channel",
+            "channel.members.removed",
+            format!("Members removed from chat {chat_id}."),
+        )
+        .by_caller(caller)
+        .with(serde_json::json!({ "chatId": chat_id.to_string(), "userIds": removed }));
+        super::audit::record(state, event).await;
         state.events.publish(Event::MembersRemoved { chat_id, user_ids: removed });
     }
     Ok(())
@@ -439,6 +458,7 @@ pub async fn messages_between(
     if !forward {
         messages.reverse();
     }
+    super::files::attach(state, &mut messages).await?;
     Ok(messages)
 }
 
@@ -458,7 +478,10 @@ fn parse_text(raw: &str) -> DomainResult<String> {
 async fn message_by_id(state: &AppState, message_id: i64) -> DomainResult<Option<Message>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id WHERE m.id = $1");
     let row: Option<MessageRow> = sqlx::query_as(&sql).bind(message_id).fetch_optional(state.store.pool()).await?;
-    Ok(row.map(message_from))
+    let mut found: Vec<Message> = row.map(message_from).into_iter().collect();
+    // Edits announce the whole message, files included.
+    super::files::attach(state, &mut found).await?;
+    Ok(found.pop())
 }
 
 async fn message_by_nonce(state: &AppState, user_id: i64, nonce: &str) -> DomainResult<Option<Message>> {
@@ -477,6 +500,22 @@ pub struct Posted {
 /// Stores a message and announces it. With a `nonce`, posting the same one again returns the
 /// stored message instead of a second copy.
 pub async fn post_message(
+    state: &AppState,
+    caller: &Caller,
+    chat_id: i64,
+    text: &str,
+    nonce: Option<&str>,
+) -> DomainResult<Posted> {
+    let posted = store_message(state, caller, chat_id, text, nonce).await?;
+    if posted.is_new {
+        state.events.publish(Event::MessagePosted { message: posted.message.clone() });
+    }
+    Ok(posted)
+}
+
+/// `post_message` without the announcement, for callers that complete the message first
+/// (uploads link their file, then announce).
+pub async fn store_message(
     state: &AppState,
     caller: &Caller,
     chat_id: i64,
@@ -545,8 +584,8 @@ pub async fn post_message(
         created_at: now,
         edited_at: None,
         deleted_at: None,
+        attachments: Vec::new(),
     };
-    state.events.publish(Event::MessagePosted { message: message.clone() });
     Ok(Posted { message, is_new: true })
 }
 

@@ -6,6 +6,9 @@ pub enum DomainError {
     /// A field failed validation; `field` names it for clients that show errors inline.
     #[error("{message}")]
     Invalid { field: &'static str, message: String },
+    /// A configuration field failed validation: nchat's `details:{field,constraint}`.
+    #[error("{message}")]
+    InvalidConfig { field: String, constraint: String, message: String },
     #[error("{0}")]
     BadRequest(String),
     /// Unknown user, wrong password, unverified or disabled account: one answer for all, so a

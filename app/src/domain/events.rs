@@ -94,6 +94,11 @@ pub enum CallChange {
 /// Where the domain sends events. The server plugs in its bus; admin commands use `NoEvents`.
 pub trait EventSink: Send + Sync {
     fn publish(&self, event: Event);
+
+    /// For readiness probes: `Some(result)` when events go through an outside server (NATS).
+    fn check(&self) -> Option<Result<(), String>> {
+        None
+    }
 }
 
 pub struct NoEvents;

@@ -2,19 +2,31 @@
 //! WebSocket, browser) parses its input, calls in here, and renders the result its own way.
 
 pub mod accounts;
+pub mod app_config;
+pub mod audit;
 pub mod calls;
 pub mod chats;
 pub mod error;
 pub mod events;
+pub mod files;
+pub mod gif;
+pub mod html_meta;
+pub mod integrations;
+pub mod link_preview;
 pub mod livekit;
+pub mod logos;
 pub mod mail;
 pub mod names;
 pub mod passwords;
 pub mod rate_limit;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod state;
 pub mod store;
+pub mod svg;
+pub mod translate;
+pub mod webhooks;
 
 pub use error::DomainError;
 pub use state::AppState;

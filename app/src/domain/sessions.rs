@@ -102,6 +102,18 @@ async fn issue_tokens(state: &AppState, user_id: i64, session_id: i64, role: Rol
     Ok(IssuedTokens { access_token, refresh_token, expires_in: ttl.as_secs() })
 }
 
+/// The user id a well-signed, unexpired access token names, without asking the database: cheap
+/// enough for every request (rate-limit keys), not proof that the session still lives.
+pub fn token_user_id(state: &AppState, access_token: &str) -> Option<i64> {
+    let token = access_token.trim();
+    if token.is_empty() || token.len() > 4096 {
+        return None;
+    }
+    let claims =
+        jsonwebtoken::decode::<Claims>(token, &state.token_keys.decoding, &state.token_keys.validation).ok()?;
+    claims.claims.sub.parse().ok()
+}
+
 /// The caller behind an access token, or `InvalidSession` for a bad, expired or revoked one.
 pub async fn authenticate(state: &AppState, access_token: &str) -> DomainResult<Caller> {
     let token = access_token.trim();

@@ -34,6 +34,16 @@ pub struct Settings {
     pub livekit: Option<LiveKit>,
     /// A call nobody answers stops ringing after this long.
     pub call_ring_timeout: Duration,
+    /// Where uploaded files are kept (`<data dir>/uploads`).
+    pub upload_dir: std::path::PathBuf,
+    /// Largest file an upload may declare, in bytes.
+    pub upload_max_bytes: u64,
+    /// Content types an upload may declare, lower case.
+    pub upload_types: Vec<String>,
+    /// How long a presigned upload URL stays good.
+    pub upload_url_ttl: Duration,
+    /// Translate, GIF search, link previews and logos.
+    pub integrations: super::integrations::Integrations,
 }
 
 impl Settings {
@@ -54,6 +64,11 @@ impl Settings {
             mail_from: "Hearth <no-reply@hearth.localhost>".into(),
             livekit: None,
             call_ring_timeout: Duration::from_secs(45),
+            upload_dir: std::path::PathBuf::from("./data/uploads"),
+            upload_max_bytes: super::files::DEFAULT_MAX_BYTES,
+            upload_types: super::files::DEFAULT_TYPES.iter().map(|t| t.to_string()).collect(),
+            upload_url_ttl: Duration::from_secs(15 * 60),
+            integrations: Default::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Command line of `cargo xtask` and the helpers its subcommands share.
 
 mod bundle;
+mod schemathesis;
 mod test;
 
 use std::ffi::OsStr;
@@ -36,6 +37,8 @@ enum Cmd {
     },
     /// Run the whole test suite, starting PostgreSQL and NATS if they are down.
     Test,
+    /// Only the schemathesis step of `test` (a debug server checked against its own OpenAPI).
+    Schemathesis,
 }
 
 fn main() -> ExitCode {
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Cmd::Bundle { release } => bundle::bundle(release),
         Cmd::Run { dev, args } => run(dev, &args),
         Cmd::Test => test::test(),
+        Cmd::Schemathesis => schemathesis::run(),
     };
     // Our own message, not `Result` from main: with RUST_BACKTRACE set, anyhow would add a
     // backtrace of xtask to every failed build or test.

@@ -40,6 +40,11 @@ pub fn test() -> Result<()> {
         results.push((name, outcome));
     }
 
+    header("test: schemathesis against /openapi.json");
+    let outcome = report(crate::schemathesis::run());
+    failed |= outcome == "FAILED";
+    results.push(("schemathesis", outcome));
+
     let end2end = root().join("end2end");
     if end2end.join("package.json").is_file() {
         let outcome = report(browser_tests(&end2end));
@@ -113,7 +118,7 @@ fn listening(addr: &str) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
 }
 
-fn wait_for(addr: &str, what: &str) -> Result<()> {
+pub fn wait_for(addr: &str, what: &str) -> Result<()> {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
         if listening(addr) {

@@ -33,6 +33,8 @@ impl EventSink for LocalBus {
 /// Publishes events on NATS, in order, through one task.
 pub struct NatsBus {
     queue: mpsc::Sender<Event>,
+    /// Only asked whether it is connected (readiness).
+    client: async_nats::Client,
 }
 
 impl EventSink for NatsBus {
@@ -41,6 +43,13 @@ impl EventSink for NatsBus {
         if self.queue.try_send(event).is_err() {
             tracing::warn!("NATS publish queue is full: a live event was dropped");
         }
+    }
+
+    fn check(&self) -> Option<Result<(), String>> {
+        Some(match self.client.connection_state() {
+            async_nats::connection::State::Connected => Ok(()),
+            other => Err(format!("NATS is {other}")),
+        })
     }
 }
 
@@ -97,7 +106,7 @@ pub async fn connect_nats(url: &str, subject: String, hub: Arc<Hub>) -> anyhow::
         tracing::warn!("NATS subscription ended: live events from other nodes stop");
     });
 
-    let bus = Arc::new(NatsBus { queue });
+    let bus = Arc::new(NatsBus { queue, client: client.clone() });
     let heartbeat_bus = bus.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(HEARTBEAT_EVERY);

@@ -127,6 +127,9 @@ pub struct Hub {
     calls: RwLock<HashMap<String, HashMap<u64, Arc<Conn>>>>,
     /// Mints each recipient's own LiveKit token for `call_invite` and `call_accepted`.
     livekit: Option<LiveKit>,
+    /// For `/api/metrics`: messages announced to this node, and every event it fanned out.
+    pub messages_posted: AtomicU64,
+    pub events_delivered: AtomicU64,
 }
 
 impl Hub {
@@ -138,6 +141,8 @@ impl Hub {
             presence: Mutex::default(),
             calls: RwLock::default(),
             livekit,
+            messages_posted: AtomicU64::new(0),
+            events_delivered: AtomicU64::new(0),
         })
     }
 
@@ -308,6 +313,10 @@ impl Hub {
 
     /// Delivers one event to the connections on this node that should see it.
     pub fn dispatch(&self, event: &Event) {
+        self.events_delivered.fetch_add(1, Ordering::Relaxed);
+        if matches!(event, Event::MessagePosted { .. }) {
+            self.messages_posted.fetch_add(1, Ordering::Relaxed);
+        }
         match event {
             Event::MessagePosted { message } => {
                 let frame = frame(&ServerFrame::NewMessage(ChatMessage::from(message.clone())));

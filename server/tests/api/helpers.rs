@@ -62,6 +62,11 @@ pub async fn test_config(backend: Backend, mail: &MailServer) -> ServeArgs {
     // Tests sign in a lot from one address; the limiter has its own tests.
     config.auth_limit_per_ip = 1000;
     config.auth_limit_per_account = 1000;
+    // The same for /api/* limits; `rate_limits` tests lower them.
+    config.api_limit = 10_000;
+    config.api_limit_upload = 10_000;
+    config.api_limit_search = 10_000;
+    config.api_limit_webhook = 10_000;
     config
 }
 

@@ -4,16 +4,27 @@
 mod helpers;
 mod livekit_standin;
 mod smtp;
+mod upstream_standin;
 mod ws_client;
 
 mod accounts;
+mod app_config;
+mod audit;
 mod bad_input;
 mod calls;
 mod chats;
 mod cross_surface;
 mod live;
+mod logos;
 mod nchat_auth;
 mod nodes;
+mod observability;
+mod openapi_doc;
 mod passwords;
+mod rate_limits;
+mod search;
 mod secrets;
 mod sessions;
+mod tools;
+mod uploads;
+mod webhooks;
