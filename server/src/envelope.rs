@@ -105,8 +105,18 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, ne
     let raw_upload = request.method() == Method::PUT && path.starts_with("/api/upload/");
     let carries_body = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH) && !raw_upload;
     if !carries_body {
-        let response = next.run(request).await;
-        return finish(surface, response).await;
+        // Server functions register GET only; HEAD is the same answer without its body.
+        let head = request.method() == Method::HEAD && !head_served_directly(&path);
+        let mut request = request;
+        if head {
+            *request.method_mut() = Method::GET;
+        }
+        let response = finish(surface, next.run(request).await).await;
+        if head {
+            let (parts, _) = response.into_parts();
+            return Response::from_parts(parts, Body::empty());
+        }
+        return response;
     }
 
     let (mut parts, body) = request.into_parts();
@@ -149,6 +159,11 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, ne
         Some(fields) => redirect_back_to_reset_page(response, &fields).await,
         None => finish(surface, response).await,
     }
+}
+
+/// Routes with their own HEAD handler (the readiness probe).
+fn head_served_directly(path: &str) -> bool {
+    path == "/api/ready"
 }
 
 enum BodyRefused {

@@ -149,6 +149,11 @@ async fn unknown_routes_and_wrong_methods_answer_json(backend: Backend) {
         assert_eq!(reply.status, 405, "{path}: {}", reply.text);
     }
     app.get("/api/auth/signin").await.assert_nchat_error(405, "METHOD_NOT_ALLOWED");
+    // HEAD is GET without the body, on server functions too.
+    for path in ["/api/health", "/api/config", "/verify-connection", "/api/ready"] {
+        let reply = app.send(app.client.head(app.url(path))).await;
+        assert_eq!((reply.status.as_u16(), reply.text.as_str()), (200, ""), "HEAD {path}");
+    }
     // Pages stay HTML: an unknown page is the app's own 404 page.
     let page = app.get("/no/such/page").await;
     assert_eq!(page.status, 404);
