@@ -24,8 +24,10 @@ test('two people sign up, start a chat, and see each other live', async () => {
   await alice.getByRole('log').getByText('Hello Bob!').waitFor();
 
   // Bob sees the new chat appear with the message, then opens it.
-  await bob.getByRole('link', { name: /alice/ }).click();
+  await bob.getByRole('link', { name: /alice, 1 unread/ }).click();
   await bob.getByRole('log').getByText('Hello Bob!').waitFor();
+  // Opening a chat marks where the unread messages start.
+  await bob.getByRole('separator').filter({ hasText: 'New messages' }).waitFor();
   await bob.getByRole('textbox', { name: 'Message', exact: true }).pressSequentially('Hi Alice');
   await alice.getByText('bob is typing…').waitFor();
   await bob.keyboard.press('Enter');

@@ -25,6 +25,11 @@ impl LiveLink {
         }
     }
 
+    /// Ends the connection for good (the chat screen is gone).
+    pub fn close(&self) {
+        let _ = self.outgoing.try_with_value(|tx| tx.close_channel());
+    }
+
     /// Follows every chat in the list (again after a reconnect), resuming where history ends.
     pub fn join_all(&self, store: &ChatStore) {
         for frame in join_frames(store) {
@@ -70,6 +75,7 @@ pub fn connect(store: ChatStore, session: SessionStore) -> LiveLink {
 #[cfg(feature = "hydrate")]
 mod client {
     use futures::channel::mpsc::UnboundedReceiver;
+    use futures::stream::FusedStream;
     use futures::{SinkExt, StreamExt};
     use gloo_net::websocket::futures::WebSocket;
     use gloo_net::websocket::{Message, WebSocketError};
@@ -93,7 +99,8 @@ mod client {
     pub async fn run(store: ChatStore, session: SessionStore, mut outgoing: UnboundedReceiver<String>) {
         let mut pause = 500;
         loop {
-            if session.0.get_untracked().is_none() {
+            // Signed out, or the chat screen closed the queue: stop.
+            if session.0.get_untracked().is_none() || outgoing.is_terminated() {
                 return;
             }
             match connect_once(&store, &session, &mut outgoing).await {
@@ -164,6 +171,9 @@ mod client {
             }
         };
         futures::future::select(Box::pin(reader), Box::pin(writer)).await;
+        if outgoing.is_terminated() {
+            let _ = write.close().await;
+        }
         Outcome::Dropped
     }
 }

@@ -52,8 +52,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("") view=WelcomePage/>
                 <Route path=path!("/user/reset-password") view=ResetPasswordPage/>
-                <Route path=path!("/chat") view=ChatPage/>
-                <Route path=path!("/chat/:id") view=ChatPage/>
+                // One route for the list and every chat, so moving between them keeps the screen.
+                <Route path=path!("/chat/:id?") view=ChatPage/>
             </Routes>
         </Router>
     }

@@ -23,9 +23,11 @@ const GROUP_MINUTES: f64 = 5.0;
 #[component]
 pub fn Conversation() -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    // Only a different chat rebuilds the view (setting the same one again must not).
+    let open = Memo::new(move |_| store.open_chat.get());
     view! {
         <main class="conversation" aria-label="Conversation">
-            {move || match store.open_chat.get() {
+            {move || match open.get() {
                 Some(chat_id) => view! { <OpenChat chat_id=chat_id/> }.into_any(),
                 None => {
                     view! {
@@ -65,6 +67,14 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
     let unseen_below = RwSignal::new(false);
     let loading_older = RwSignal::new(false);
     let editing = RwSignal::new(None::<i64>);
+    // Where the person stopped reading: as many of others' messages back from the end as the
+    // chat had unread when it opened (it is marked read right after).
+    let unread_at_open = store.chats.with_untracked(|c| c.iter().find(|c| c.chat_id == chat_id).map_or(0, |c| c.unread));
+    let first_unread = move |messages: &[UiMessage]| {
+        let me = store.me.get_untracked();
+        let back = usize::try_from(unread_at_open).ok()?.checked_sub(1)?;
+        messages.iter().rev().filter(|m| m.username != me && m.id.is_some()).nth(back).and_then(|m| m.id)
+    };
 
     let name = move || {
         store.chats.with(|c| {
@@ -144,22 +154,25 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
     };
     let rows = move || {
         let conv = conversation();
+        let first_unread = first_unread(&conv.messages);
         let mut previous: Option<UiMessage> = None;
         let mut rows = Vec::new();
         for message in conv.messages {
+            let unread_starts = message.id.is_some() && message.id == first_unread;
             let new_day = !message.timestamp.is_empty()
                 && previous.as_ref().is_none_or(|p| {
                     !p.timestamp.is_empty()
                         && browser::local_date(&p.timestamp) != browser::local_date(&message.timestamp)
                 });
             let grouped = !new_day
+                && !unread_starts
                 && previous.as_ref().is_some_and(|p| {
                     p.username == message.username
                         && (message.timestamp.is_empty()
                             || (browser::parse_time(&message.timestamp) - browser::parse_time(&p.timestamp))
                                 < GROUP_MINUTES * 60_000.0)
                 });
-            rows.push((message.clone(), new_day, grouped));
+            rows.push((message.clone(), new_day, grouped, unread_starts));
             previous = Some(message);
         }
         rows
@@ -197,9 +210,18 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
             </Show>
             <For
                 each=rows
-                key=|(m, day, grouped)| (m.render_key(), *day, *grouped)
-                children=move |(message, new_day, grouped)| {
-                    view! { <MessageRow chat_id=chat_id message=message new_day=new_day grouped=grouped editing=editing/> }
+                key=|(m, day, grouped, unread)| (m.render_key(), *day, *grouped, *unread)
+                children=move |(message, new_day, grouped, unread_starts)| {
+                    view! {
+                        <MessageRow
+                            chat_id=chat_id
+                            message=message
+                            new_day=new_day
+                            grouped=grouped
+                            unread_starts=unread_starts
+                            editing=editing
+                        />
+                    }
                 }
             />
         </div>
@@ -227,6 +249,7 @@ fn MessageRow(
     message: UiMessage,
     new_day: bool,
     grouped: bool,
+    unread_starts: bool,
     editing: RwSignal<Option<i64>>,
 ) -> impl IntoView {
     let store = expect_context::<ChatStore>();
@@ -262,6 +285,7 @@ fn MessageRow(
     let relative = if timestamp.is_empty() { String::new() } else { browser::relative_time(&timestamp) };
     view! {
         {new_day.then(|| view! { <div class="day" role="separator">{browser::local_date(&timestamp)}</div> })}
+        {unread_starts.then(|| view! { <div class="unread-divider" role="separator">"New messages"</div> })}
         <article class="message" class:mine=mine class:grouped=grouped class:pending=message.pending>
             {(!grouped).then(|| view! {
                 <header>

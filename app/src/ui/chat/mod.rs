@@ -33,6 +33,7 @@ pub fn ChatPage() -> impl IntoView {
     let store = ChatStore::new();
     store.me.set(session.username().unwrap_or_default());
     let link = live::connect(store, session);
+    on_cleanup(move || link.close());
     provide_context(store);
     provide_context(link);
     let overlay = RwSignal::new(Overlay::None);
