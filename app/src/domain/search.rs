@@ -9,6 +9,8 @@ use super::{AppState, DomainError, DomainResult};
 pub const QUERY_MAX_CHARS: usize = 200;
 pub const LIMIT_DEFAULT: i64 = 20;
 pub const LIMIT_MAX: i64 = 100;
+/// Message totals are exact up to this many; past it they read as this number.
+pub const TOTAL_CAP: i64 = 10_000;
 pub const CHAT_FILTER_MAX: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +213,8 @@ async fn messages(
          ORDER BY {order} LIMIT ${next} OFFSET ${}",
         next + 1
     );
-    let count_sql = format!("SELECT COUNT(*) {scope}");
+    // Exact up to TOTAL_CAP: counting every match of a common word costs as much as the search.
+    let count_sql = format!("SELECT COUNT(*) FROM (SELECT 1 {scope} LIMIT {TOTAL_CAP}) capped");
     let mut select = sqlx::query_as::<_, HitRow>(&sql).bind(caller.user_id).bind(&term);
     let mut count = sqlx::query_as::<_, (i64,)>(&count_sql).bind(caller.user_id).bind(&term);
     for chat_id in &query.chat_ids {

@@ -74,7 +74,12 @@ impl Store {
     pub async fn migrate(&self) -> anyhow_like::Result<()> {
         match self.backend {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => {
+                POSTGRES_MIGRATIONS.run(&self.pool).await?;
+                // Fresh tables have no statistics until autovacuum gets to them, and the search
+                // and membership joins plan badly without them.
+                sqlx::query("ANALYZE").execute(&self.pool).await?;
+            }
         }
         Ok(())
     }
