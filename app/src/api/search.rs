@@ -1,6 +1,10 @@
 //! nchat's search routes (`GET` and `POST /api/search`): ranked, paginated hits among messages
 //! of the caller's chats, people by username and the caller's groups by name. Sign-in required.
 
+// A server function's arguments are its JSON body's fields (the advanced search has nine), and
+// the macro does not carry attributes over to the browser-side function it generates.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
 use serde::{Deserialize, Serialize};
@@ -137,7 +141,6 @@ pub async fn quick_search(
 
 /// Search with filters: `types` (messages, users, chats), `channelIds`, `dateFrom`/`dateTo`
 /// (RFC 3339 or Unix ms), `sortBy` (`relevance` or `date`), `sortOrder` (`asc` or `desc`).
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "search", input = Json, output = Json)]
 pub async fn advanced_search(
     query: String,

@@ -69,7 +69,8 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
     let editing = RwSignal::new(None::<i64>);
     // Where the person stopped reading: as many of others' messages back from the end as the
     // chat had unread when it opened (it is marked read right after).
-    let unread_at_open = store.chats.with_untracked(|c| c.iter().find(|c| c.chat_id == chat_id).map_or(0, |c| c.unread));
+    let unread_at_open =
+        store.chats.with_untracked(|c| c.iter().find(|c| c.chat_id == chat_id).map_or(0, |c| c.unread));
     let first_unread = move |messages: &[UiMessage]| {
         let me = store.me.get_untracked();
         let back = usize::try_from(unread_at_open).ok()?.checked_sub(1)?;
