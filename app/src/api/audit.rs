@@ -86,7 +86,7 @@ pub fn parse_filter(
     let time = |value: Option<String>, name: &str, end: bool| -> Result<Option<i64>, ApiError> {
         match given(value) {
             None => Ok(None),
-            Some(text) => audit::parse_time(&text, end)
+            Some(text) => crate::domain::store::parse_time(&text, end)
                 .map(Some)
                 .ok_or_else(|| invalid(name, &format!("{name} must be a date (2024-01-31) or an RFC 3339 time."))),
         }

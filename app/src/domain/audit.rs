@@ -332,79 +332,6 @@ pub fn require_admin(caller: &Caller) -> DomainResult<()> {
     }
 }
 
-/// A date or time as clients send it: `2024-01-31`, or RFC 3339 (`2024-01-31T12:00:00Z`,
-/// `…+02:00`, fractions allowed). `end_of_day` makes a bare date mean its last millisecond.
-pub fn parse_time(text: &str, end_of_day: bool) -> Option<i64> {
-    let text = text.trim();
-    let date = text.get(..10)?;
-    let mut fields = date.split('-');
-    let year: i64 = fields.next().filter(|y| y.len() == 4)?.parse().ok()?;
-    let month: i64 = fields.next().filter(|m| m.len() == 2)?.parse().ok()?;
-    let day: i64 = fields.next().filter(|d| d.len() == 2)?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=days_in_month(year, month)).contains(&day) {
-        return None;
-    }
-    let midnight = days_from_civil(year, month, day) * 86_400_000;
-    let rest = &text[10..];
-    if rest.is_empty() {
-        return Some(if end_of_day { midnight + 86_399_999 } else { midnight });
-    }
-    let rest = rest.strip_prefix(['T', 't', ' '])?;
-    let number = |s: &str| -> Option<i64> { s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse().ok()).flatten() };
-    let hour = number(rest.get(0..2)?)?;
-    let minute = number(rest.get(3..5)?).filter(|_| rest.as_bytes().get(2) == Some(&b':'))?;
-    let second = number(rest.get(6..8)?).filter(|_| rest.as_bytes().get(5) == Some(&b':'))?;
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut rest = &rest[8..];
-    let mut millis = 0;
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let padded: String = fraction[..digits].chars().chain("000".chars()).take(3).collect();
-        millis = number(&padded)?;
-        rest = &fraction[digits..];
-    }
-    let offset_minutes = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
-                return None;
-            }
-            sign * (number(&rest[1..3])? * 60 + number(&rest[4..6])?)
-        }
-    };
-    Some(midnight + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000 + millis)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 /// Entries as CSV (RFC 4180: fields quoted when they hold a comma, quote or line break).
 pub fn to_csv(entries: &[AuditEntry]) -> String {
     let mut out = String::from("id,timestamp,category,action,severity,actor_id,actor_type,actor_username,description,success,ip_address,metadata\r\n");
@@ -445,17 +372,6 @@ fn csv_field(field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_and_times_parse_to_unix_ms() {
-        assert_eq!(parse_time("1970-01-01", false), Some(0));
-        assert_eq!(parse_time("1970-01-01", true), Some(86_399_999));
-        assert_eq!(parse_time("2023-11-14T22:13:20.123Z", false), Some(1_700_000_000_123));
-        assert_eq!(parse_time("2023-11-15T00:13:20+02:00", false), Some(1_700_000_000_000));
-        assert_eq!(parse_time("2023-02-29", false), None);
-        assert_eq!(parse_time("yesterday", false), None);
-        assert_eq!(parse_time("2023-11-14T25:00:00Z", false), None);
-    }
 
     #[test]
     fn csv_quotes_what_needs_quoting() {

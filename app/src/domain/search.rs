@@ -3,7 +3,7 @@
 
 use super::names::username_key;
 use super::sessions::Caller;
-use super::store::Backend;
+use super::store::{parse_time, Backend};
 use super::{AppState, DomainError, DomainResult};
 
 pub const QUERY_MAX_CHARS: usize = 200;
@@ -294,56 +294,10 @@ pub fn parse_date(field: &'static str, raw: &serde_json::Value) -> DomainResult<
         serde_json::Value::Null => Ok(None),
         serde_json::Value::Number(n) => n.as_i64().map(Some).ok_or_else(bad),
         serde_json::Value::String(s) if s.trim().is_empty() => Ok(None),
-        serde_json::Value::String(s) => parse_rfc3339(s.trim()).map(Some).ok_or_else(bad),
+        // A bare `dateTo` date includes that whole day.
+        serde_json::Value::String(s) => parse_time(s, field == "dateTo").map(Some).ok_or_else(bad),
         _ => Err(bad()),
     }
-}
-
-fn parse_rfc3339(text: &str) -> Option<i64> {
-    let digits = |s: &str| -> Option<i64> { s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse().ok()).flatten() };
-    let (date, time) = match text.split_once(['T', 't', ' ']) {
-        Some((date, time)) => (date, Some(time)),
-        None => (text, None),
-    };
-    let mut parts = date.splitn(3, '-');
-    let (year, month, day) = (digits(parts.next()?)?, digits(parts.next()?)?, digits(parts.next()?)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || !(1970..=9999).contains(&year) {
-        return None;
-    }
-    let mut ms = days_from_civil(year, month, day) * 86_400_000;
-    if let Some(time) = time {
-        let (clock, offset_ms) = if let Some(clock) = time.strip_suffix(['Z', 'z']) {
-            (clock, 0)
-        } else {
-            let at = time.rfind(['+', '-'])?;
-            let (clock, zone) = time.split_at(at);
-            let sign = if zone.starts_with('-') { -1 } else { 1 };
-            let (hours, minutes) = zone[1..].split_once(':')?;
-            (clock, sign * (digits(hours)? * 60 + digits(minutes)?) * 60_000)
-        };
-        let (hms, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
-        let mut fields = hms.split(':');
-        let hour = digits(fields.next()?)?;
-        let minute = digits(fields.next()?)?;
-        let second = fields.next().map(digits).unwrap_or(Some(0))?;
-        if hour > 23 || minute > 59 || second > 60 {
-            return None;
-        }
-        let millis = digits(&format!("{:0<3}", fraction).chars().take(3).collect::<String>())?;
-        ms += ((hour * 60 + minute) * 60 + second) * 1000 + millis - offset_ms;
-    }
-    Some(ms)
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]
@@ -357,10 +311,14 @@ mod tests {
     }
 
     #[test]
-    fn dates_parse() {
-        assert_eq!(parse_rfc3339("1970-01-02"), Some(86_400_000));
-        assert_eq!(parse_rfc3339("2023-11-14T22:13:20.123Z"), Some(1_700_000_000_123));
-        assert_eq!(parse_rfc3339("2023-11-14T23:13:20+01:00"), Some(1_700_000_000_000));
-        assert_eq!(parse_rfc3339("yesterday"), None);
+    fn date_filters_take_dates_times_or_milliseconds() {
+        let date = |field, raw: serde_json::Value| parse_date(field, &raw).ok().flatten();
+        assert_eq!(date("dateFrom", "1970-01-02".into()), Some(86_400_000));
+        assert_eq!(date("dateTo", "1970-01-02".into()), Some(2 * 86_400_000 - 1), "a bare end date includes its day");
+        assert_eq!(date("dateFrom", "2023-11-14T23:13:20+01:00".into()), Some(1_700_000_000_000));
+        assert_eq!(date("dateFrom", 1_700_000_000_000i64.into()), Some(1_700_000_000_000));
+        assert_eq!(date("dateFrom", serde_json::Value::Null), None);
+        assert!(parse_date("dateFrom", &"yesterday".into()).is_err());
+        assert!(parse_date("dateFrom", &serde_json::json!([1])).is_err());
     }
 }
