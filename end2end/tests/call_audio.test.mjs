@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 
-import { PASSWORD, hydrated, signUp, startStack } from './harness.mjs';
+import { PASSWORD, hydrated, signUp, startStack, api } from './harness.mjs';
 
 const attempts = [];
 const livekit = http.createServer((_, response) => response.writeHead(404).end());
@@ -22,15 +22,6 @@ const { smtp, hearth, browser } = await startStack({
 });
 test.after(() => livekit.close());
 
-async function api(route, body) {
-  const response = await fetch(`${hearth.base}${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return response.json();
-}
-
 function claims(jwt) {
   return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 }
@@ -42,8 +33,8 @@ test('answering a call dials LiveKit with the member\'s own token', async () => 
   for (const page of [alice, bob]) page.on('request', (r) => scripts.push(r.url()));
   await signUp(alice, hearth, smtp, 'alice');
   await signUp(bob, hearth, smtp, 'bob');
-  const tokens = await api('/user/login', { username: 'alice', password: PASSWORD });
-  const { chatID } = await api('/chat/create-chat', { session_token: tokens.access_token, receiver: 'bob' });
+  const tokens = await api(hearth, '/user/login', { username: 'alice', password: PASSWORD });
+  const { chatID } = await api(hearth, '/chat/create-chat', { session_token: tokens.access_token, receiver: 'bob' });
   for (const page of [alice, bob]) {
     await page.goto(`${hearth.base}/chat/${chatID}`);
     await hydrated(page);

@@ -2,26 +2,17 @@
 
 import { test } from 'node:test';
 
-import { PASSWORD, hydrated, shot, signUp, startStack } from './harness.mjs';
+import { PASSWORD, hydrated, shot, signUp, startStack, api } from './harness.mjs';
 
 const { smtp, hearth, browser } = await startStack();
-
-async function api(route, body) {
-  const response = await fetch(`${hearth.base}${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return response.json();
-}
 
 test('a call rings in the other browser, is answered, and ends for both', async () => {
   const alice = await (await browser.newContext()).newPage();
   const bob = await (await browser.newContext()).newPage();
   await signUp(alice, hearth, smtp, 'alice');
   await signUp(bob, hearth, smtp, 'bob');
-  const tokens = await api('/user/login', { username: 'alice', password: PASSWORD });
-  const { chatID } = await api('/chat/create-chat', { session_token: tokens.access_token, receiver: 'bob' });
+  const tokens = await api(hearth, '/user/login', { username: 'alice', password: PASSWORD });
+  const { chatID } = await api(hearth, '/chat/create-chat', { session_token: tokens.access_token, receiver: 'bob' });
   await alice.goto(`${hearth.base}/chat/${chatID}`);
   await hydrated(alice);
   await bob.goto(`${hearth.base}/chat`);

@@ -169,6 +169,16 @@ export async function signUp(page, hearth, smtp, username) {
   return email;
 }
 
+/** POSTs JSON to one of Hearth's REST routes, as an external client would, and reads the answer. */
+export async function api(hearth, route, body) {
+  const response = await fetch(`${hearth.base}${route}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return response.json();
+}
+
 /** Waits until the wasm has taken over the server-rendered page. */
 export function hydrated(page) {
   return page.waitForSelector('body[data-hydrated="true"]', { state: 'attached' });

@@ -4,27 +4,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { PASSWORD, hydrated, shot, signUp, startHearth, startStack } from './harness.mjs';
+import { PASSWORD, hydrated, shot, signUp, startHearth, startStack, api } from './harness.mjs';
 
 const stack = await startStack();
 const { smtp, browser } = stack;
-
-async function api(route, body) {
-  const response = await fetch(`${stack.hearth.base}${route}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return response.json();
-}
 
 test('a restart shows "Reconnecting…" and loses nothing', async () => {
   const alice = await (await browser.newContext()).newPage();
   await signUp(alice, stack.hearth, smtp, 'alice');
   await signUp(await (await browser.newContext()).newPage(), stack.hearth, smtp, 'bob');
-  const bob = await api('/user/login', { username: 'bob', password: PASSWORD });
-  const { chatID } = await api('/chat/create-chat', { session_token: bob.access_token, receiver: 'alice' });
-  await api('/chat/post-message', { session_token: bob.access_token, chatID, text: 'before the restart' });
+  const bob = await api(stack.hearth, '/user/login', { username: 'bob', password: PASSWORD });
+  const { chatID } = await api(stack.hearth, '/chat/create-chat', { session_token: bob.access_token, receiver: 'alice' });
+  await api(stack.hearth, '/chat/post-message', { session_token: bob.access_token, chatID, text: 'before the restart' });
   await alice.goto(`${stack.hearth.base}/chat/${chatID}`);
   await alice.getByRole('log').getByText('before the restart').waitFor();
 
@@ -33,9 +24,9 @@ test('a restart shows "Reconnecting…" and loses nothing', async () => {
   await alice.getByRole('status').getByText('Reconnecting…').waitFor();
   await shot(alice, 'reconnecting');
   stack.hearth = await startHearth({ smtpUrl: smtp.url, dataDir, port });
-  const again = await api('/user/login', { username: 'bob', password: PASSWORD });
+  const again = await api(stack.hearth, '/user/login', { username: 'bob', password: PASSWORD });
   for (const text of ['while you were away 1', 'while you were away 2']) {
-    await api('/chat/post-message', { session_token: again.access_token, chatID, text });
+    await api(stack.hearth, '/chat/post-message', { session_token: again.access_token, chatID, text });
   }
   await alice.getByRole('log').getByText('while you were away 2').waitFor({ timeout: 20_000 });
   await alice.getByRole('status').getByText('Reconnecting…').waitFor({ state: 'detached' });
@@ -46,7 +37,7 @@ test('a restart shows "Reconnecting…" and loses nothing', async () => {
   await alice.getByRole('textbox', { name: 'Message', exact: true }).fill('back online');
   await alice.keyboard.press('Enter');
   await alice.getByRole('log').getByText('back online').waitFor();
-  const history = await api('/chat/messages', { session_token: again.access_token, chatID });
+  const history = await api(stack.hearth, '/chat/messages', { session_token: again.access_token, chatID });
   assert.deepEqual(
     history.messages.map((m) => m.message),
     ['before the restart', 'while you were away 1', 'while you were away 2', 'back online'],
@@ -57,8 +48,8 @@ test('at phone width one pane shows at a time, with a way back', async () => {
   const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   const page = await context.newPage();
   await signUp(page, stack.hearth, smtp, 'phoebe');
-  const phoebe = await api('/user/login', { username: 'phoebe', password: PASSWORD });
-  const { chatID } = await api('/chat/create-chat', { session_token: phoebe.access_token, receiver: 'alice' });
+  const phoebe = await api(stack.hearth, '/user/login', { username: 'phoebe', password: PASSWORD });
+  const { chatID } = await api(stack.hearth, '/chat/create-chat', { session_token: phoebe.access_token, receiver: 'alice' });
   await page.goto(`${stack.hearth.base}/chat`);
   await hydrated(page);
   await page.getByRole('link', { name: /alice/ }).click();

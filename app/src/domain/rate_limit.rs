@@ -50,9 +50,9 @@ impl Quota {
 }
 
 impl RateLimiter {
-    /// Counts one request under `key` and says where the key stands (refused requests count
-    /// too, so hammering does not pay).
-    pub fn count(&self, key: &str, limit: u32, period: Duration) -> Quota {
+    /// Runs `f` on `key`'s current window (a fresh one once `period` has passed) with the time
+    /// left in it, under the lock.
+    fn with_window<R>(&self, key: &str, period: Duration, f: impl FnOnce(&mut Window, Duration) -> R) -> R {
         let now = Instant::now();
         let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if windows.len() >= SWEEP_AT_ENTRIES {
@@ -62,27 +62,28 @@ impl RateLimiter {
         if now.duration_since(window.started) >= period {
             *window = Window { started: now, count: 0 };
         }
-        window.count = window.count.saturating_add(1);
-        Quota::of(limit, u64::from(window.count), period.saturating_sub(now.duration_since(window.started)))
+        let left = period.saturating_sub(now.duration_since(window.started));
+        f(window, left)
+    }
+
+    /// Counts one request under `key` and says where the key stands (refused requests count
+    /// too, so hammering does not pay).
+    pub fn count(&self, key: &str, limit: u32, period: Duration) -> Quota {
+        self.with_window(key, period, |window, left| {
+            window.count = window.count.saturating_add(1);
+            Quota::of(limit, u64::from(window.count), left)
+        })
     }
 
     /// Counts one attempt under `key`; refuses when more than `limit` fall in one `period`.
     pub fn hit(&self, key: &str, limit: u32, period: Duration) -> Result<(), DomainError> {
-        let now = Instant::now();
-        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if windows.len() >= SWEEP_AT_ENTRIES {
-            windows.retain(|_, w| now.duration_since(w.started) < period);
-        }
-        let window = windows.entry(key.to_string()).or_insert(Window { started: now, count: 0 });
-        if now.duration_since(window.started) >= period {
-            *window = Window { started: now, count: 0 };
-        }
-        if window.count >= limit {
-            let left = period.saturating_sub(now.duration_since(window.started));
-            return Err(DomainError::RateLimited { retry_after: left.as_secs().max(1) });
-        }
-        window.count += 1;
-        Ok(())
+        self.with_window(key, period, |window, left| {
+            if window.count >= limit {
+                return Err(DomainError::RateLimited { retry_after: left.as_secs().max(1) });
+            }
+            window.count += 1;
+            Ok(())
+        })
     }
 }
 

@@ -8,19 +8,15 @@ use crate::api::ws::ClientFrame;
 use crate::ui::live::LiveLink;
 use crate::ui::store::{Audio, CallState, ChatStore};
 
-fn send(link: LiveLink, frame: ClientFrame) {
-    link.send(&frame);
-}
-
 /// The call controls in a conversation's header.
 #[component]
 pub fn CallControls(chat_id: i64) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let link = expect_context::<LiveLink>();
     let call = move || store.calls.with(|c| c.get(&chat_id).cloned());
-    let ring = move |_| send(link, ClientFrame::CallInvite { chat_id: Id(chat_id) });
-    let hang_up = move |_| send(link, ClientFrame::CallEnd { chat_id: Id(chat_id) });
-    let decline = move |_| send(link, ClientFrame::CallDecline { chat_id: Id(chat_id) });
+    let ring = move |_| link.send(&ClientFrame::CallInvite { chat_id: Id(chat_id) });
+    let hang_up = move |_| link.send(&ClientFrame::CallEnd { chat_id: Id(chat_id) });
+    let decline = move |_| link.send(&ClientFrame::CallDecline { chat_id: Id(chat_id) });
     view! {
         <div class="call-controls">
             {move || match call() {
@@ -30,7 +26,7 @@ pub fn CallControls(chat_id: i64) -> impl IntoView {
                 Some(state) => {
                     let answer = {
                         let call_id = state.call_id.clone();
-                        move |_| send(link, ClientFrame::CallAccept { chat_id: Id(chat_id), call_id: call_id.clone() })
+                        move |_| link.send(&ClientFrame::CallAccept { chat_id: Id(chat_id), call_id: call_id.clone() })
                     };
                     let (status, can_answer) = describe(&state);
                     view! {
@@ -96,9 +92,9 @@ pub fn IncomingCalls() -> impl IntoView {
                         <span>{format!("{} is calling", call.caller)}</span>
                         <a href=format!("/chat/{chat_id}")>"Open chat"</a>
                         <button type="button" class="small primary" on:click=move |_| {
-                            send(link, ClientFrame::CallAccept { chat_id: Id(chat_id), call_id: call_id.clone() })
+                            link.send(&ClientFrame::CallAccept { chat_id: Id(chat_id), call_id: call_id.clone() })
                         }>"Answer"</button>
-                        <button type="button" class="small" on:click=move |_| send(link, ClientFrame::CallDecline { chat_id: Id(chat_id) })>
+                        <button type="button" class="small" on:click=move |_| link.send(&ClientFrame::CallDecline { chat_id: Id(chat_id) })>
                             "Decline"
                         </button>
                     </div>

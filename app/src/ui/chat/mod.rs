@@ -102,7 +102,7 @@ pub fn ChatPage() -> impl IntoView {
 
 /// Fetches both chat lists, then follows every chat live.
 pub async fn load_chat_lists(store: ChatStore, link: LiveLink) {
-    let session = use_session_untracked();
+    let session = use_session();
     if let Ok(list) = session.call(fetch_chats).await {
         store.chats.set(list.response);
         link.join_all(&store);
@@ -110,10 +110,6 @@ pub async fn load_chat_lists(store: ChatStore, link: LiveLink) {
     if let Ok(list) = session.call(fetch_archived).await {
         store.archived.set(list.response);
     }
-}
-
-fn use_session_untracked() -> super::session::SessionStore {
-    use_session()
 }
 
 #[component]
