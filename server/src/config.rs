@@ -181,6 +181,12 @@ pub struct ServeArgs {
     /// Seconds a new WebSocket has to send its `auth` frame (then: closed with 1008).
     #[arg(long, env = "HEARTH_WS_AUTH_TIMEOUT_SECS", default_value_t = 10)]
     pub ws_auth_timeout_secs: u64,
+    /// Origins whose browser pages may call the API (comma-separated, or `*`). Empty: none.
+    #[arg(long, env = "HEARTH_CORS_ORIGINS", default_value = "", value_parser = crate::security::CorsOrigins::parse)]
+    pub cors_origins: crate::security::CorsOrigins,
+    /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for requests in flight and sockets to finish.
+    #[arg(long, env = "HEARTH_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
     /// Seconds a call rings unanswered before it ends.
     #[arg(long, env = "HEARTH_CALL_RING_SECS", default_value_t = 45)]
     pub call_ring_secs: u64,

@@ -15,6 +15,7 @@ pub mod logos;
 pub mod observe;
 pub mod openapi;
 pub mod probes;
+pub mod security;
 pub mod startup;
 pub mod telemetry;
 pub mod testing;

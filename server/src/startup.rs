@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use app::domain::events::EventSink;
@@ -108,7 +109,7 @@ pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
         let options = leptos_options.clone();
         move || shell(options.clone())
     };
-    Router::new()
+    let routes = Router::new()
         .route("/pkg/hearth.css", get(stylesheet))
         .route("/ws", get(socket::upgrade).with_state(live.clone()))
         .route("/ws/call/{call_id}", get(call_socket::upgrade).with_state(live.clone()))
@@ -140,8 +141,13 @@ pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
         ))
         // Outside the envelope: limits answer before any work, and metrics count every answer.
         .layer(axum::middleware::from_fn_with_state(limits, crate::api_limits::limit_api))
-        .layer(axum::middleware::from_fn_with_state(observed.metrics, crate::observe::record_requests))
-        .with_state(leptos_options)
+        .layer(axum::middleware::from_fn_with_state(observed.metrics, crate::observe::record_requests));
+    // Outermost: preflights are answered before limits, and every answer gets the headers.
+    let routes = match config.cors_origins.layer() {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    };
+    routes.layer(axum::middleware::from_fn(crate::security::security_headers)).with_state(leptos_options)
 }
 
 /// Probes, metrics and the audit export: HEAD, Prometheus text and downloads (not server functions).
@@ -179,14 +185,41 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Stops accepting, lets requests in flight finish, and waits.
-    pub async fn stop(mut self) {
+    /// Shuts down with the default grace period.
+    pub async fn stop(self) {
+        self.shutdown(Duration::from_secs(10)).await;
+    }
+
+    /// Stops accepting, tells every WebSocket to reconnect (close 1012), lets requests in flight
+    /// finish, and gives up on whatever is still running after `grace`. True when all finished.
+    pub async fn shutdown(mut self, grace: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + grace;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = (&mut self.task).await;
+        self.hub.close_all_for_shutdown();
+        let hub = self.hub.clone();
+        let finished = tokio::time::timeout_at(deadline, async {
+            let _ = (&mut self.task).await;
+            // Upgraded connections are no longer the HTTP server's: wait for the sockets apart.
+            while hub.open_sockets() > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .is_ok();
+        if !finished {
+            tracing::warn!(
+                sockets = self.hub.open_sockets(),
+                "shutdown grace period ({} s) is over: stopping what is still running",
+                grace.as_secs_f64()
+            );
+            self.task.abort();
+        }
         self.ring_timeouts.abort();
-        self.state.store.close().await;
+        // Connections held by aborted requests are dropped with them; do not wait on them.
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.state.store.close()).await;
+        finished
     }
 }
 
@@ -214,8 +247,11 @@ pub async fn serve(config: &ServeArgs) -> anyhow::Result<()> {
     let server = start(config).await?;
     tracing::info!("Hearth is listening on http://{} (public URL {})", server.addr, server.state.settings.public_url);
     shutdown_signal().await;
-    tracing::info!("shutting down");
-    server.stop().await;
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    tracing::info!("shutting down (up to {} s for requests in flight)", grace.as_secs());
+    if server.shutdown(grace).await {
+        tracing::info!("shut down cleanly");
+    }
     Ok(())
 }
 

@@ -40,3 +40,219 @@ pub fn scratch_dir(label: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir is writable");
     dir
 }
+
+/// The real `hearth` binary run as a child process (`hearth serve`), for tests and benchmarks
+/// that kill, terminate and restart it, or watch its memory and file descriptors.
+///
+/// The child inherits this process's environment (RUST_LOG set to "warn"), with `env` on top.
+/// Its stdout and stderr go to `hearth-child.log` in its data folder (`HEARTH_DATA_DIR` in `env`,
+/// else the temp dir), or to this process's when `TEST_LOG` is set.
+pub struct ChildServer {
+    pub addr: std::net::SocketAddr,
+    /// `http://addr`.
+    pub base: String,
+    child: std::process::Child,
+    /// Whether `child` has been waited for (its pid may then belong to another process).
+    reaped: bool,
+    binary: std::path::PathBuf,
+    env: Vec<(String, String)>,
+    log: Option<std::path::PathBuf>,
+}
+
+/// How long `start` and `restart` wait for `GET /api/health` to answer 200.
+const CHILD_START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl ChildServer {
+    /// Starts `binary serve` with `env` (HEARTH_ADDR is set to `addr`, or to a free loopback port
+    /// when None; RUST_LOG defaults to "warn"), and waits (up to 60 s) until GET /api/health
+    /// answers 200.
+    pub async fn start(
+        binary: &std::path::Path,
+        addr: Option<std::net::SocketAddr>,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<ChildServer> {
+        let addr = match addr {
+            Some(addr) => addr,
+            None => std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?,
+        };
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let log = if std::env::var_os("TEST_LOG").is_some() {
+            None
+        } else {
+            let dir = env
+                .iter()
+                .rev()
+                .find(|(k, _)| k == "HEARTH_DATA_DIR")
+                .map(|(_, v)| std::path::PathBuf::from(v))
+                .unwrap_or_else(std::env::temp_dir);
+            std::fs::create_dir_all(&dir)?;
+            let name = if dir == std::env::temp_dir() {
+                format!("hearth-child-{}.log", addr.port())
+            } else {
+                "hearth-child.log".to_string()
+            };
+            Some(dir.join(name))
+        };
+        let child = spawn_child(binary, addr, &env, log.as_deref())?;
+        let mut server = ChildServer {
+            addr,
+            base: format!("http://{addr}"),
+            child,
+            reaped: false,
+            binary: binary.to_path_buf(),
+            env,
+            log,
+        };
+        server.wait_healthy().await?;
+        Ok(server)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, then reaps the process.
+    pub fn kill(&mut self) {
+        // std sends nothing to a child it has already reaped.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.reaped = true;
+    }
+
+    /// SIGTERM (asks for a graceful shutdown).
+    pub fn terminate(&self) {
+        self.signal(libc::SIGTERM);
+    }
+
+    /// Waits for the process to exit, up to `timeout`; None when it is still running.
+    pub async fn wait_exit(&mut self, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.reaped = true;
+                return Some(status);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Starts the same binary again with the same env and address (after kill or exit). A child
+    /// still running is killed first.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        self.child = spawn_child(&self.binary, self.addr, &self.env, self.log.as_deref())?;
+        self.reaped = false;
+        self.wait_healthy().await
+    }
+
+    /// Resident memory (VmRSS from /proc/<pid>/status) in bytes; 0 when it cannot be read.
+    pub fn rss_bytes(&self) -> u64 {
+        if self.reaped {
+            return 0;
+        }
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+
+    /// The number of open file descriptors (entries of /proc/<pid>/fd); 0 when it cannot be read.
+    pub fn open_fds(&self) -> usize {
+        if self.reaped {
+            return 0;
+        }
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map_or(0, |entries| entries.count())
+    }
+
+    /// The child's log so far (empty when it goes to this process's output).
+    pub fn log(&self) -> String {
+        self.log.as_ref().and_then(|path| std::fs::read_to_string(path).ok()).unwrap_or_default()
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        if self.reaped {
+            return;
+        }
+        let Ok(pid) = libc::pid_t::try_from(self.child.id()) else { return };
+        // SAFETY: kill(2) with our own, not yet reaped, child's pid; no memory is involved.
+        unsafe {
+            libc::kill(pid, signal);
+        }
+    }
+
+    /// Polls `GET /api/health` until it answers 200. A child that exits first, or a timeout,
+    /// is an error carrying the end of its log.
+    async fn wait_healthy(&mut self) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + CHILD_START_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.reaped = true;
+                anyhow::bail!("hearth exited during start-up ({status}); its log ends:\n{}", self.log_tail());
+            }
+            if health_ok(self.addr).await {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                self.kill();
+                anyhow::bail!(
+                    "hearth did not answer GET /api/health within {CHILD_START_TIMEOUT:?}; its log ends:\n{}",
+                    self.log_tail()
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let log = self.log();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn spawn_child(
+    binary: &std::path::Path,
+    addr: std::net::SocketAddr,
+    env: &[(String, String)],
+    log: Option<&std::path::Path>,
+) -> anyhow::Result<std::process::Child> {
+    use std::process::Stdio;
+    let mut command = std::process::Command::new(binary);
+    command.arg("serve").stdin(Stdio::null());
+    command.env("RUST_LOG", "warn");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.env("HEARTH_ADDR", addr.to_string());
+    if let Some(path) = log {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        command.stdout(file.try_clone()?).stderr(file);
+    }
+    command.spawn().map_err(|e| anyhow::anyhow!("starting {}: {e}", binary.display()))
+}
+
+/// Whether `GET /api/health` answers 200 (a bare HTTP/1.1 request, so the library needs no client).
+async fn health_ok(addr: std::net::SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let attempt = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
+        let request = format!("GET /api/health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await.ok()?;
+        Some(head.starts_with(b"HTTP/1.1 200"))
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(2), attempt).await.ok().flatten().unwrap_or(false)
+}

@@ -149,7 +149,13 @@ pub async fn search(state: &AppState, caller: &Caller, query: &Query) -> DomainR
     Ok(found)
 }
 
-type HitRow = (i64, i64, i64, String, String, i64, f64);
+type HitRow = (i64, i64, i64, String, String, i64, f64, i64);
+
+/// Best-match order ranks only the newest this many matches (after the chat and date filters).
+/// Ranking every match of a common word costs a scan of most of the table (close to a second
+/// over a million messages); the newest matches are what a chat's users look for, and more words,
+/// a chat or dates reach older ones.
+pub const RANKED_WINDOW: i64 = 1_000;
 
 /// Messages of the caller's chats that match every term, not deleted.
 async fn messages(
@@ -179,17 +185,22 @@ async fn messages(
         filters.push_str(&format!(" AND m.created_at <= ${next}"));
         next += 1;
     }
-    let (from, matches, score, term) = match state.store.backend() {
-        // bm25 is lower for better matches; negated so both backends rank higher = better.
+    // `id` is the order messages were stored in, so "by date" walks the index in id order, which
+    // both full-text indexes can do without sorting every match.
+    let (from, matches, id, score, term) = match state.store.backend() {
+        // bm25 is lower for better matches; negated so both backends rank higher = better. It
+        // can only be computed inside the FTS5 query, for the window's rows.
         Backend::Sqlite => (
             "messages_fts JOIN messages m ON m.id = messages_fts.rowid",
             "messages_fts MATCH $2",
+            "messages_fts.rowid",
             "-bm25(messages_fts)",
             fts5_query(text),
         ),
         Backend::Postgres => (
             "messages m",
             "m.body_tsv @@ plainto_tsquery('simple', $2)",
+            "m.id",
             "CAST(ts_rank(m.body_tsv, plainto_tsquery('simple', $2)) AS DOUBLE PRECISION)",
             text.to_string(),
         ),
@@ -197,39 +208,58 @@ async fn messages(
     if term.is_empty() {
         return Ok((Vec::new(), 0));
     }
-    let scope = format!(
-        "FROM {from} JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1 \
-         JOIN users u ON u.id = m.user_id \
-         WHERE {matches} AND m.deleted_at IS NULL{filters}"
-    );
-    let direction = if query.ascending { "ASC" } else { "DESC" };
-    let order = if query.by_date {
-        format!("m.created_at {direction}, m.id {direction}")
+    let member = "JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1";
+    let condition = format!("WHERE {matches} AND m.deleted_at IS NULL{filters}");
+    let scope = format!("FROM {from} {member} {condition}");
+    let (page, total) = (format!("${next}"), format!("${}", next + 1));
+    let sql = if query.by_date {
+        let direction = if query.ascending { "ASC" } else { "DESC" };
+        // Exact up to TOTAL_CAP: counting every match of a common word costs as much as a scan.
+        format!(
+            "SELECT m.id, m.chat_id, m.user_id, u.username, m.body, m.created_at, CAST(0 AS DOUBLE PRECISION) AS score, \
+             (SELECT COUNT(*) FROM (SELECT 1 {scope} LIMIT {TOTAL_CAP}) capped) AS total \
+             FROM {from} JOIN users u ON u.id = m.user_id {member} {condition} \
+             ORDER BY {id} {direction} LIMIT {page} OFFSET {total}"
+        )
     } else {
-        "score DESC, m.id DESC".into()
+        format!(
+            "WITH window_rows AS (SELECT m.id, m.chat_id, m.user_id, m.body, m.created_at, {score} AS score \
+             {scope} ORDER BY {id} DESC LIMIT {RANKED_WINDOW}) \
+             SELECT w.id, w.chat_id, w.user_id, u.username, w.body, w.created_at, w.score, \
+             (SELECT COUNT(*) FROM window_rows) AS total \
+             FROM window_rows w JOIN users u ON u.id = w.user_id \
+             ORDER BY w.score DESC, w.id DESC LIMIT {page} OFFSET {total}"
+        )
     };
-    let sql = format!(
-        "SELECT m.id, m.chat_id, m.user_id, u.username, m.body, m.created_at, {score} AS score {scope} \
-         ORDER BY {order} LIMIT ${next} OFFSET ${}",
-        next + 1
-    );
-    // Exact up to TOTAL_CAP: counting every match of a common word costs as much as the search.
-    let count_sql = format!("SELECT COUNT(*) FROM (SELECT 1 {scope} LIMIT {TOTAL_CAP}) capped");
     let mut select = sqlx::query_as::<_, HitRow>(&sql).bind(caller.user_id).bind(&term);
-    let mut count = sqlx::query_as::<_, (i64,)>(&count_sql).bind(caller.user_id).bind(&term);
     for chat_id in &query.chat_ids {
         select = select.bind(*chat_id);
-        count = count.bind(*chat_id);
     }
     for bound in [query.date_from, query.date_to].into_iter().flatten() {
         select = select.bind(bound);
-        count = count.bind(bound);
     }
-    let rows = select.bind(limit).bind(offset).fetch_all(state.store.pool()).await?;
-    let (total,) = count.fetch_one(state.store.pool()).await?;
+    // Planned with this query's words: a generic plan cannot tell a rare word from a common one.
+    let rows = select.bind(limit).bind(offset).persistent(false).fetch_all(state.store.pool()).await?;
+    let total = match rows.first() {
+        Some(row) => row.7,
+        // A page past the end: the total still tells the client where the end is.
+        None if offset > 0 => {
+            let cap = if query.by_date { TOTAL_CAP } else { RANKED_WINDOW };
+            let count_sql = format!("SELECT COUNT(*) FROM (SELECT 1 {scope} LIMIT {cap}) capped");
+            let mut count = sqlx::query_as::<_, (i64,)>(&count_sql).bind(caller.user_id).bind(&term);
+            for chat_id in &query.chat_ids {
+                count = count.bind(*chat_id);
+            }
+            for bound in [query.date_from, query.date_to].into_iter().flatten() {
+                count = count.bind(bound);
+            }
+            count.persistent(false).fetch_one(state.store.pool()).await?.0
+        }
+        None => 0,
+    };
     let hits = rows
         .into_iter()
-        .map(|(id, chat_id, user_id, username, body, created_at, score)| MessageHit {
+        .map(|(id, chat_id, user_id, username, body, created_at, score, _)| MessageHit {
             id,
             chat_id,
             user_id,

@@ -7,6 +7,8 @@
 mod browser;
 mod chat;
 mod live;
+#[cfg(feature = "ssr")]
+mod policy;
 mod reset_password;
 mod session;
 mod store;
@@ -24,6 +26,8 @@ pub use welcome::WelcomePage;
 
 /// The HTML document around the app. Everything it loads comes from Hearth itself.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    policy::provide_page_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

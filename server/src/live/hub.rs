@@ -31,6 +31,9 @@ pub struct CloseReason {
 pub const CLOSE_SESSION_ENDED: CloseReason = CloseReason { code: 1008, reason: "session ended" };
 pub const CLOSE_TOO_SLOW: CloseReason = CloseReason { code: 1013, reason: "not reading fast enough" };
 pub const CLOSE_CALL_ENDED: CloseReason = CloseReason { code: 1000, reason: "call ended" };
+/// The server is shutting down: the client should reconnect (to this node once it is back, or
+/// to another).
+pub const CLOSE_RESTARTING: CloseReason = CloseReason { code: 1012, reason: "server restarting, reconnect" };
 
 /// One open, authenticated WebSocket.
 pub struct Conn {
@@ -41,6 +44,8 @@ pub struct Conn {
     outbox: mpsc::Sender<Frame>,
     /// Cancelled to end the connection; `close_reason` says why.
     pub closed: CancellationToken,
+    /// Cancelled once the connection reads no more frames: a frame being handled is finished.
+    pub reading_done: CancellationToken,
     close_reason: Mutex<Option<CloseReason>>,
     chats: Mutex<HashMap<i64, ChatSubscription>>,
 }
@@ -64,6 +69,7 @@ impl Conn {
             username,
             outbox,
             closed: CancellationToken::new(),
+            reading_done: CancellationToken::new(),
             close_reason: Mutex::new(None),
             chats: Mutex::new(HashMap::new()),
         })
@@ -130,6 +136,8 @@ pub struct Hub {
     /// For `/api/metrics`: messages announced to this node, and every event it fanned out.
     pub messages_posted: AtomicU64,
     pub events_delivered: AtomicU64,
+    /// Cancelled when the server starts shutting down: sockets close with 1012, new ones too.
+    pub shutting_down: CancellationToken,
 }
 
 impl Hub {
@@ -143,7 +151,25 @@ impl Hub {
             livekit,
             messages_posted: AtomicU64::new(0),
             events_delivered: AtomicU64::new(0),
+            shutting_down: CancellationToken::new(),
         })
+    }
+
+    /// Tells every socket, chat and call, to reconnect (close 1012). A socket registering after
+    /// this sees `shutting_down` and closes itself the same way.
+    pub fn close_all_for_shutdown(&self) {
+        self.shutting_down.cancel();
+        let users = self.users.read().unwrap_or_else(|p| p.into_inner());
+        let calls = self.calls.read().unwrap_or_else(|p| p.into_inner());
+        for conn in users.values().flatten().chain(calls.values().flat_map(|sockets| sockets.values())) {
+            conn.close(CLOSE_RESTARTING);
+        }
+    }
+
+    /// Chat and call sockets still open on this node.
+    pub fn open_sockets(&self) -> usize {
+        let calls = self.calls.read().unwrap_or_else(|p| p.into_inner());
+        self.connection_count() + calls.values().map(HashMap::len).sum::<usize>()
     }
 
     /// Adds a connection; true when it is the user's first on this node.

@@ -19,7 +19,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use super::hub::{frame, CloseReason, Conn, Frame, CLOSE_SESSION_ENDED};
+use super::hub::{frame, CloseReason, Conn, Frame, CLOSE_RESTARTING, CLOSE_SESSION_ENDED};
 use super::Hub;
 
 pub const CLOSE_AUTH_FAILED: CloseReason = CloseReason { code: 1008, reason: "authentication failed" };
@@ -91,12 +91,16 @@ async fn connection(socket: WebSocket, live: Live) {
     if live.hub.register(&conn) {
         announce_presence(&live, &caller, true, contacts).await;
     }
+    if live.hub.shutting_down.is_cancelled() {
+        conn.close(CLOSE_RESTARTING);
+    }
     // A logout that raced with the handshake has no event left to deliver: look once more.
     if !session_alive(&live.app, &caller).await {
         conn.close(CLOSE_SESSION_ENDED);
     }
     let writer = tokio::spawn(write_frames(sink, queue, conn.clone()));
     read_frames(&mut stream, &live, &conn, &caller).await;
+    conn.reading_done.cancel();
     conn.closed.cancel();
     if live.hub.unregister(&conn) {
         let contacts = chats::contacts(&live.app, caller.user_id).await.unwrap_or_else(|_| vec![caller.user_id]);
@@ -121,7 +125,10 @@ async fn session_alive(app: &AppState, caller: &Caller) -> bool {
 
 /// Waits for the `auth` frame and checks its token.
 pub(crate) async fn authenticate(stream: &mut Stream, live: &Live) -> Result<Caller, CloseReason> {
-    let first = tokio::time::timeout(live.config.auth_timeout, stream.next()).await.map_err(|_| CLOSE_AUTH_TIMEOUT)?;
+    let first = tokio::select! {
+        first = tokio::time::timeout(live.config.auth_timeout, stream.next()) => first.map_err(|_| CLOSE_AUTH_TIMEOUT)?,
+        _ = live.hub.shutting_down.cancelled() => return Err(CLOSE_RESTARTING),
+    };
     let Some(Ok(Message::Text(text))) = first else { return Err(CLOSE_AUTH_FAILED) };
     let Ok(ClientFrame::Auth { token }) = ClientFrame::parse(&text) else { return Err(CLOSE_AUTH_FAILED) };
     sessions::authenticate(&live.app, &token).await.map_err(|_| CLOSE_AUTH_FAILED)
@@ -133,7 +140,18 @@ pub(crate) async fn write_frames(mut sink: Sink, mut queue: mpsc::Receiver<Frame
         tokio::select! {
             biased;
             _ = conn.closed.cancelled() => {
-                if let Some(reason) = conn.close_reason() {
+                let reason = conn.close_reason();
+                // Shutting down: the frame being handled is finished, and what was queued (acks of
+                // posts that were stored) still goes out before the close.
+                if reason == Some(CLOSE_RESTARTING) {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), conn.reading_done.cancelled()).await;
+                    while let Ok(text) = queue.try_recv() {
+                        if !matches!(tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Text(text))).await, Ok(Ok(()))) {
+                            break;
+                        }
+                    }
+                }
+                if let Some(reason) = reason {
                     let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close_message(reason))).await;
                 }
                 break;
@@ -277,6 +295,10 @@ async fn handle(
             Ok(())
         }
         ClientFrame::LeaveChat { chat_id } => {
+            // A chat the user is not in gets an error, like every other frame naming one.
+            if !chats::is_member(app, chat_id.0, caller.user_id).await.map_err(refusal)? {
+                return Err("Chat not found.".into());
+            }
             live.hub.unsubscribe(conn, chat_id.0);
             Ok(())
         }

@@ -205,6 +205,11 @@ impl TestApp {
             .expect("run hearth")
     }
 
+    /// The running server, for tests that shut it down themselves (TestApp::stop then does nothing).
+    pub fn take_server(&mut self) -> RunningServer {
+        self.server.take().expect("the server is still running")
+    }
+
     pub async fn stop(mut self) {
         if let Some(server) = self.server.take() {
             server.stop().await;
