@@ -71,10 +71,25 @@ impl ChildServer {
         addr: Option<std::net::SocketAddr>,
         env: &[(&str, &str)],
     ) -> anyhow::Result<ChildServer> {
-        let addr = match addr {
-            Some(addr) => addr,
-            None => std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?,
-        };
+        if let Some(addr) = addr {
+            return ChildServer::start_on(binary, addr, env).await;
+        }
+        // The free port is free only until someone else takes it: pick another then.
+        let mut attempt = 1;
+        loop {
+            let addr = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+            match ChildServer::start_on(binary, addr, env).await {
+                Err(e) if attempt < 3 && e.to_string().contains("Address already in use") => attempt += 1,
+                started => return started,
+            }
+        }
+    }
+
+    async fn start_on(
+        binary: &std::path::Path,
+        addr: std::net::SocketAddr,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<ChildServer> {
         let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let log = if std::env::var_os("TEST_LOG").is_some() {
             None

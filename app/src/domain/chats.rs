@@ -506,6 +506,7 @@ pub async fn post_message(
     text: &str,
     nonce: Option<&str>,
 ) -> DomainResult<Posted> {
+    let _turn = posting_turn(chat_id).await;
     let posted = store_message(state, caller, chat_id, text, nonce).await?;
     if posted.is_new {
         state.events.publish(Event::MessagePosted { message: posted.message.clone() });
@@ -513,8 +514,18 @@ pub async fn post_message(
     Ok(posted)
 }
 
+/// Taken before storing a new message of this chat and held until it is announced: the
+/// messages of one chat are then announced on this node in id order, so a client that
+/// reconnects with `after` = the last id it saw misses none (two posts announced in the other
+/// order would let a client see the higher id first and resume past the lower one).
+pub async fn posting_turn(chat_id: i64) -> tokio::sync::MutexGuard<'static, ()> {
+    const SHARDS: usize = 64;
+    static TURNS: [tokio::sync::Mutex<()>; SHARDS] = [const { tokio::sync::Mutex::const_new(()) }; SHARDS];
+    TURNS[chat_id.rem_euclid(SHARDS as i64) as usize].lock().await
+}
+
 /// `post_message` without the announcement, for callers that complete the message first
-/// (uploads link their file, then announce).
+/// (uploads link their file, then announce, holding `posting_turn`).
 pub async fn store_message(
     state: &AppState,
     caller: &Caller,
@@ -605,6 +616,7 @@ pub async fn edit_message(
     message_id: i64,
     text: &str,
 ) -> DomainResult<Message> {
+    ensure_can_write(caller)?;
     let text = parse_text(text)?;
     let message = changeable_message(state, caller, chat_id, message_id).await?;
     if message.user_id != caller.user_id {
@@ -622,8 +634,9 @@ pub async fn edit_message(
     Ok(message)
 }
 
-/// Authors delete their own messages; moderators and up may delete anyone's.
+/// Authors delete their own messages; moderators and up may delete anyone's. Guests do neither.
 pub async fn delete_message(state: &AppState, caller: &Caller, chat_id: i64, message_id: i64) -> DomainResult<i64> {
+    ensure_can_write(caller)?;
     let message = changeable_message(state, caller, chat_id, message_id).await?;
     if message.user_id != caller.user_id && !caller.role.at_least(Role::Moderator) {
         return Err(DomainError::Forbidden("You can only delete your own messages.".into()));

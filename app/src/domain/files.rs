@@ -453,7 +453,9 @@ pub async fn complete(
         Some(text) => format!("{text}\n{note}"),
         None => note,
     };
-    // Stored, linked, then announced: whoever sees the message can download the file.
+    // Stored, linked, then announced: whoever sees the message can download the file. The turn
+    // keeps announcements of the chat in id order (see chats::posting_turn).
+    let turn = chats::posting_turn(chat_id).await;
     let mut posted = chats::store_message(state, caller, chat_id, &body, None).await?;
     sqlx::query("UPDATE files SET message_id = $1, chat_id = $2 WHERE id = $3")
         .bind(posted.message.id)
@@ -468,6 +470,7 @@ pub async fn complete(
         size: stored_size,
     });
     state.events.publish(Event::MessagePosted { message: posted.message.clone() });
+    drop(turn);
     super::audit::record(
         state,
         super::audit::AuditEvent::new("file", "file.uploaded", format!("File {} attached to chat {chat_id}.", file.id))

@@ -213,6 +213,8 @@ pub async fn post(
 ) -> DomainResult<Message> {
     let (webhook, bot_id) = authenticate(state, id, token).await?;
     let body = parse_content(content)?;
+    // Announced in id order with the chat's other posts (see chats::posting_turn).
+    let turn = super::chats::posting_turn(webhook.chat_id).await;
     let now = now_ms();
     let insert = "INSERT INTO messages (chat_id, user_id, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
     let (message_id,): (i64,) = match state.store.backend() {
@@ -255,6 +257,7 @@ pub async fn post(
         attachments: Vec::new(),
     };
     state.events.publish(Event::MessagePosted { message: message.clone() });
+    drop(turn);
     audit::record(state, AuditEvent::webhook_used(webhook.id, webhook.chat_id, ip)).await;
     Ok(message)
 }
