@@ -45,7 +45,8 @@ async fn answer(
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim().to_string())
-        .ok_or_else(|| ApiError::nchat(DomainError::InvalidSession))?;
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| ApiError::nchat(DomainError::SignInRequired))?;
     let caller = sessions::authenticate(app, &token).await.map_err(ApiError::nchat)?;
     audit::require_admin(&caller).map_err(ApiError::nchat)?;
     let Query(query) = query.map_err(|_| ApiError::bad_request("Invalid query string."))?;

@@ -7,7 +7,7 @@ use app::api::error::{codes, ApiError};
 use app::api::files::upload_error;
 use app::domain::files::{self, UploadError};
 use app::domain::sessions::{self, Caller};
-use app::domain::AppState;
+use app::domain::{AppState, DomainError};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -38,7 +38,7 @@ pub async fn bearer_caller(state: &AppState, headers: &HeaderMap) -> Result<Call
         .map(|(_, token)| token.trim().to_string())
         .filter(|token| !token.is_empty());
     let Some(token) = token else {
-        return Err(ApiError::new(401, codes::UNAUTHORIZED, "Sign in first (Authorization: Bearer <token>)."));
+        return Err(ApiError::nchat(DomainError::SignInRequired));
     };
     sessions::authenticate(state, &token).await.map_err(ApiError::nchat)
 }

@@ -123,7 +123,9 @@ mod from_domain {
                 DomainError::BadCredentials | DomainError::EmailNotVerified => {
                     ApiError::new(400, codes::INVALID_CREDENTIALS, DomainError::BadCredentials.to_string())
                 }
-                DomainError::InvalidSession => ApiError::new(401, codes::UNAUTHORIZED, message),
+                DomainError::InvalidSession | DomainError::SignInRequired => {
+                    ApiError::new(401, codes::UNAUTHORIZED, DomainError::InvalidSession.to_string())
+                }
                 DomainError::InvalidRefreshToken => ApiError::new(401, codes::INVALID_TOKEN, message),
                 DomainError::InvalidCode => ApiError::new(400, codes::INVALID_CODE, message),
                 DomainError::InvalidResetLink => ApiError::new(400, codes::INVALID_RESET_LINK, message),
@@ -148,6 +150,9 @@ mod from_domain {
                 DomainError::BadCredentials => ApiError::new(401, codes::UNAUTHORIZED, "Invalid email or password."),
                 DomainError::EmailNotVerified => ApiError::new(403, codes::EMAIL_NOT_VERIFIED, error.to_string()),
                 DomainError::InvalidSession => ApiError::new(401, codes::INVALID_TOKEN, "Invalid or expired token."),
+                DomainError::SignInRequired => {
+                    ApiError::new(401, codes::UNAUTHORIZED, "Sign in first (Authorization: Bearer <token>).")
+                }
                 other => ApiError::from(other),
             }
         }

@@ -50,7 +50,7 @@ fn bearer_token() -> Option<String> {
 /// The signed-in caller, from the body's `session_token` or else the Bearer header.
 pub async fn caller(state: &AppState, body_token: Option<&str>) -> DomainResult<Caller> {
     let token = body_token.map(str::to_string).filter(|t| !t.trim().is_empty()).or_else(bearer_token);
-    let token = token.ok_or(DomainError::InvalidSession)?;
+    let token = token.ok_or(DomainError::SignInRequired)?;
     sessions::authenticate(state, &token).await
 }
 

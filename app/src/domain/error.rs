@@ -20,6 +20,10 @@ pub enum DomainError {
     EmailNotVerified,
     #[error("Invalid or expired session token.")]
     InvalidSession,
+    /// No token at all: nchat answers UNAUTHORIZED ("authentication required") here and keeps
+    /// INVALID_TOKEN for a token that is bad, expired or revoked. ChatCLI has one answer for both.
+    #[error("Sign in first (a session token or Authorization: Bearer).")]
+    SignInRequired,
     #[error("Invalid or expired refresh token.")]
     InvalidRefreshToken,
     #[error("Invalid or expired code.")]

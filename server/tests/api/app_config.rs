@@ -67,8 +67,8 @@ async fn only_admins_and_owners_change_the_config(backend: Backend) {
     let (owner, member, admin) = owner_member_admin(&app).await;
     let change = json!({"branding": {"appName": "Den"}});
 
-    send_config(&app, Method::PATCH, None, change.clone()).await.assert_nchat_error(401, "INVALID_TOKEN");
-    send_config(&app, Method::POST, None, change.clone()).await.assert_nchat_error(401, "INVALID_TOKEN");
+    send_config(&app, Method::PATCH, None, change.clone()).await.assert_nchat_error(401, "UNAUTHORIZED");
+    send_config(&app, Method::POST, None, change.clone()).await.assert_nchat_error(401, "UNAUTHORIZED");
     send_config(&app, Method::PATCH, Some(&member), change.clone()).await.assert_nchat_error(403, "FORBIDDEN");
     send_config(&app, Method::POST, Some(&member), change.clone()).await.assert_nchat_error(403, "FORBIDDEN");
 
@@ -93,7 +93,7 @@ async fn only_admins_and_owners_change_the_config(backend: Backend) {
     assert_eq!(replaced.body["data"]["config"]["features"]["threads"], true);
 
     // History: admins only, newest first, with who changed what.
-    get_config(&app, "?history=true", None).await.assert_nchat_error(401, "INVALID_TOKEN");
+    get_config(&app, "?history=true", None).await.assert_nchat_error(401, "UNAUTHORIZED");
     get_config(&app, "?history=true", Some(&member)).await.assert_nchat_error(403, "FORBIDDEN");
     let history = get_config(&app, "?history=true", Some(&owner)).await;
     assert_eq!(history.status, 200, "{}", history.text);

@@ -39,7 +39,7 @@ async fn security_events_are_recorded_and_members_see_their_own(backend: Backend
         app.post("/chat/remove-members", json!({"session_token": owner, "chatID": group, "members": ["carol"]})).await;
     assert_eq!(removed.status, 200, "{}", removed.text);
 
-    audit(&app, Method::GET, "/api/audit", None).await.assert_nchat_error(401, "INVALID_TOKEN");
+    audit(&app, Method::GET, "/api/audit", None).await.assert_nchat_error(401, "UNAUTHORIZED");
 
     // The member sees only entries they acted in.
     let mine = audit(&app, Method::GET, "/api/audit", Some(&member)).await;
@@ -89,7 +89,7 @@ async fn entries_are_added_paged_and_filtered(backend: Backend) {
     let member = app.signed_in("mike").await.access;
 
     let anonymous = app.post("/api/audit", json!({"category": "user", "action": "x", "description": "y"})).await;
-    anonymous.assert_nchat_error(401, "INVALID_TOKEN");
+    anonymous.assert_nchat_error(401, "UNAUTHORIZED");
     for n in 0..5 {
         let body = json!({
             "category": "message", "action": "export.viewed", "severity": "info",
@@ -159,7 +159,7 @@ async fn admins_delete_and_export(backend: Backend) {
     assert_eq!(created.status, 201, "{}", created.text);
 
     // Export: admins only, CSV escaped, JSON, and a download name.
-    audit(&app, Method::GET, "/api/audit/export?format=csv", None).await.assert_nchat_error(401, "INVALID_TOKEN");
+    audit(&app, Method::GET, "/api/audit/export?format=csv", None).await.assert_nchat_error(401, "UNAUTHORIZED");
     audit(&app, Method::GET, "/api/audit/export?format=csv", Some(&member)).await.assert_nchat_error(403, "FORBIDDEN");
     audit(&app, Method::GET, "/api/audit/export?format=xml", Some(&owner))
         .await

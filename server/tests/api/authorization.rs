@@ -361,7 +361,7 @@ fn describe(letter: char) -> &'static str {
 }
 
 /// An HTTP answer read as a cell: a denial must come in the surface's documented envelope.
-fn classify(path: &str, reply: &Reply) -> Got {
+fn classify(path: &str, reply: &Reply, persona: P) -> Got {
     let status = reply.status.as_u16();
     let text: String = reply.text.chars().take(300).collect();
     if (200..300).contains(&status) {
@@ -375,11 +375,12 @@ fn classify(path: &str, reply: &Reply) -> Got {
     };
     let body = &reply.body;
     if path.starts_with("/api/") {
-        // 401: the guide's UNAUTHORIZED ("authentication required") or INVALID_TOKEN ("invalid
-        // or expired"); server functions answer INVALID_TOKEN to both, axum routes UNAUTHORIZED
-        // to a missing token.
+        // 401: the guide's UNAUTHORIZED ("authentication required") without a token, and
+        // INVALID_TOKEN ("invalid or expired") for a revoked one. The refresh route's credential
+        // is the refresh token in its body: a missing one is an invalid one.
         let codes: &[&str] = match got {
-            Got::Unauthorized => &["INVALID_TOKEN", "UNAUTHORIZED"],
+            Got::Unauthorized if persona == P::Anonymous && path != "/api/auth/refresh" => &["UNAUTHORIZED"],
+            Got::Unauthorized => &["INVALID_TOKEN"],
             Got::Forbidden => &["FORBIDDEN"],
             _ => &["NOT_FOUND"],
         };
@@ -755,7 +756,7 @@ impl World {
             _ => {}
         }
         let (path, reply) = self.perform_http(act, p).await;
-        let got = classify(&path, &reply);
+        let got = classify(&path, &reply, p);
         // Allowed to list or search is not allowed to see: the group stays hidden from a
         // stranger, and shows for a member (so the check can fail).
         if got == Got::Allowed && matches!(act, Act::SearchGet | Act::SearchPost | Act::FetchChats) {

@@ -67,7 +67,7 @@ async fn search_never_leaks_other_chats_or_deleted_messages(backend: Backend) {
     assert!(contents(&quick(&app, &alice.access, "lunch").await).is_empty());
     assert_eq!(contents(&quick(&app, &alice.access, "dinner").await), vec!["dinner at eight"]);
 
-    app.get("/api/search?q=quick").await.assert_nchat_error(401, "INVALID_TOKEN");
+    app.get("/api/search?q=quick").await.assert_nchat_error(401, "UNAUTHORIZED");
     quick(&app, &alice.access, "   ").await.assert_nchat_error(400, "VALIDATION_ERROR");
     quick(&app, &alice.access, "fox\0").await.assert_nchat_error(400, "VALIDATION_ERROR");
     quick(&app, &alice.access, &"x".repeat(201)).await.assert_nchat_error(400, "VALIDATION_ERROR");

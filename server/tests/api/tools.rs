@@ -42,9 +42,9 @@ async fn tools_need_a_signed_in_caller_and_configuration(backend: Backend) {
     let app = spawn_app(backend).await;
     app.post("/api/translate", json!({"text": "hi", "targetLanguage": "es"}))
         .await
-        .assert_nchat_error(401, "INVALID_TOKEN");
-    app.get("/api/gif?q=cat").await.assert_nchat_error(401, "INVALID_TOKEN");
-    app.get("/api/link-preview?url=https://example.org").await.assert_nchat_error(401, "INVALID_TOKEN");
+        .assert_nchat_error(401, "UNAUTHORIZED");
+    app.get("/api/gif?q=cat").await.assert_nchat_error(401, "UNAUTHORIZED");
+    app.get("/api/link-preview?url=https://example.org").await.assert_nchat_error(401, "UNAUTHORIZED");
     let token = app.signed_in("alice").await.access;
     app.post_bearer("/api/translate", &token, json!({"text": "hi", "targetLanguage": "es"}))
         .await

@@ -96,7 +96,7 @@ async fn announcements_are_checked(backend: Backend) {
     assert!(status.body["data"]["allowedTypes"].as_array().expect("types").contains(&json!("image/png")));
 
     let png = json!({"filename": "a.png", "contentType": "image/png", "size": 10});
-    app.post("/api/upload", png.clone()).await.assert_nchat_error(401, "INVALID_TOKEN");
+    app.post("/api/upload", png.clone()).await.assert_nchat_error(401, "UNAUTHORIZED");
     let exe = json!({"filename": "a.exe", "contentType": "application/x-msdownload", "size": 10});
     announce(&app, &alice.access, exe).await.assert_nchat_error(415, "INVALID_FILE_TYPE");
     let html = json!({"filename": "a.html", "contentType": "text/html", "size": 10});

@@ -42,7 +42,7 @@ async fn managing_webhooks_takes_an_admin_or_the_groups_creator(backend: Backend
     create(&app, &alice.access, 999_999, "CI").await.assert_nchat_error(404, "NOT_FOUND");
     create(&app, &alice.access, group, "  ").await.assert_nchat_error(400, "VALIDATION_ERROR");
     create(&app, &alice.access, group, &"n".repeat(81)).await.assert_nchat_error(400, "VALIDATION_ERROR");
-    app.post("/api/webhooks", json!({"chatId": group, "name": "CI"})).await.assert_nchat_error(401, "INVALID_TOKEN");
+    app.post("/api/webhooks", json!({"chatId": group, "name": "CI"})).await.assert_nchat_error(401, "UNAUTHORIZED");
 
     let by_creator = create(&app, &alice.access, group, "CI").await;
     assert_eq!(by_creator.status, 201, "{}", by_creator.text);
