@@ -20,16 +20,13 @@
 //! up the 1,000 accounts (argon2, 4 at a time) takes a minute or two. The clients share the
 //! machine's cores with the server, so the figures are a floor.
 
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
 use futures_util::{SinkExt, StreamExt};
-use hearth::testing::{fresh_database, scratch_dir, Backend};
+use hearth::testing::{process_cpu_secs, Backend, BenchServer};
 use serde_json::{json, Value};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
@@ -41,7 +38,6 @@ use tokio_util::sync::CancellationToken;
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const PASSWORD: &str = "Bench-passw0rd";
-const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret-01";
 const REGISTER_CONCURRENCY: usize = 4;
 const CONNECT_CONCURRENCY: usize = 64;
 const IDLE_ACCOUNTS: usize = 100;
@@ -102,119 +98,38 @@ fn raise_nofile_limit() -> (u64, u64) {
 // ---------------------------------------------------------------------------------------------
 // The server process
 
+/// The `hearth` binary in release on a fresh database (hearth::testing::BenchServer), with the
+/// figures this benchmark reads.
 struct Server {
-    child: Child,
+    inner: BenchServer,
     pid: u32,
     base: String,
     ws_url: String,
-    scratch: PathBuf,
-    log: PathBuf,
 }
 
 impl Server {
     async fn start(backend: Backend, label: &str) -> anyhow::Result<Server> {
-        let scratch = scratch_dir(label);
-        let database_url = match fresh_database(backend, &scratch).await {
-            Ok(url) => url,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&scratch);
-                return Err(e);
-            }
-        };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let log = scratch.join("server.log");
-        let log_file = std::fs::File::create(&log)?;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
-        command
-            .arg("serve")
-            .current_dir(&scratch)
-            .env("HEARTH_ADDR", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", &database_url)
-            .env("HEARTH_DATA_DIR", &scratch)
-            .env("HEARTH_EMAIL_VERIFICATION", "off")
-            .env("HEARTH_REGISTRATION", "open")
-            .env("HEARTH_AUTH_LIMIT_PER_IP", u32::MAX.to_string())
-            .env("HEARTH_AUTH_LIMIT_PER_ACCOUNT", u32::MAX.to_string())
-            .env("HEARTH_WS_FRAMES_PER_SEC", "100000")
-            .env("HEARTH_JWT_SECRET", JWT_SECRET)
-            .env("RUST_LOG", "warn")
-            .env("NO_COLOR", "1")
-            .env_remove("HEARTH_NATS_URL")
-            .env_remove("HEARTH_SMTP_URL")
-            .env_remove("HEARTH_PUBLIC_URL")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file);
-        // SAFETY: prctl only, between fork and exec. The server dies with this (main) thread, so
-        // it cannot outlive a benchmark that is killed.
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = command.spawn().context("starting the hearth binary")?;
-        let pid = child.id();
-        let base = format!("http://127.0.0.1:{port}");
-        let mut server = Server { child, pid, ws_url: format!("ws://127.0.0.1:{port}/ws"), base, scratch, log };
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(response) = http.get(format!("{}/pkg/hearth.css", server.base)).send().await {
-                if response.status().is_success() {
-                    break;
-                }
-            }
-            if let Some(status) = server.child.try_wait()? {
-                bail!("the server exited ({status}): {}", std::fs::read_to_string(&server.log).unwrap_or_default());
-            }
-            ensure!(Instant::now() < deadline, "the server did not answer within 60 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(server)
+        let inner = BenchServer::start(std::path::Path::new(env!("CARGO_BIN_EXE_hearth")), backend, label, &[]).await?;
+        let (pid, base) = (inner.node.pid(), inner.node.base.clone());
+        Ok(Server { pid, ws_url: format!("ws://{}/ws", inner.node.addr), base, inner })
     }
 
     /// Resident memory, KiB.
     fn rss_kib(&self) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:")).context("no VmRSS")?;
-        Ok(line.split_whitespace().nth(1).context("VmRSS value")?.parse()?)
+        match self.inner.node.rss_bytes() {
+            0 => bail!("the server's VmRSS cannot be read (has it exited?)"),
+            bytes => Ok(bytes / 1024),
+        }
     }
 
-    /// CPU time used so far (user + system), seconds.
     fn cpu_secs(&self) -> f64 {
-        process_cpu_secs(&self.pid.to_string())
+        self.inner.node.cpu_secs()
     }
 
     /// The server's warnings and errors so far, less the expected one about mail.
     fn problems(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| (l.contains("WARN") || l.contains("ERROR")) && !l.contains("HEARTH_SMTP_URL"))
-            .map(str::to_string)
-            .collect()
+        self.inner.node.problems()
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.scratch);
-    }
-}
-
-/// CPU time (user + system, seconds) of a process from `/proc/<pid>/stat`.
-fn process_cpu_secs(pid: &str) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
-    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the command name: state is field 3, utime 14 and stime 15 (1-based).
-    let ticks: f64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<f64>().ok()).sum();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    ticks / hz
 }
 
 /// The whole machine's (busy, total) CPU ticks, from `/proc/stat`.

@@ -30,26 +30,21 @@
 //! `cargo bench -p server --bench platform` (builds this and the `hearth` binary in release). The
 //! clients share the machine's cores with the server and the database, so the figures are a floor.
 
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
 use futures_util::StreamExt;
-use hearth::testing::{fresh_database, postgres_admin_url, scratch_dir, Backend};
+use hearth::testing::{Backend, BenchServer as Server};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
 const PASSWORD: &str = "Bench-passw0rd";
-const JWT_SECRET: &str = "bench-secret-bench-secret-bench-secret-01";
 const VOCABULARY: usize = 2_000;
 const ROWS_PER_INSERT: usize = 2_500;
 const INSERTS_PER_TRANSACTION: usize = 8;
 const RATE_WORKERS: usize = 8;
 const SEQUENTIAL_REQUESTS: usize = 1_000;
-const UNLIMITED: &str = "4294967295";
 
 fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(default)
@@ -93,7 +88,7 @@ fn load_average() -> String {
 
 async fn bench(backend: Backend) -> anyhow::Result<()> {
     println!("\n== {backend:?} ==");
-    let server = Server::start(backend, "bench-platform", &[]).await?;
+    let server = start_server(backend, "bench-platform", &[]).await?;
     let outcome = async {
         search_phase(&server, backend).await?;
         upload_phase(&server).await?;
@@ -105,7 +100,7 @@ async fn bench(backend: Backend) -> anyhow::Result<()> {
     server.finish().await;
     outcome?;
 
-    let server = Server::start(backend, "bench-platform-rl", &[("HEARTH_RATE_LIMIT_SHARED", "database")]).await?;
+    let server = start_server(backend, "bench-platform-rl", &[("HEARTH_RATE_LIMIT_SHARED", "database")]).await?;
     println!("3. rate limiter, counted in the database (HEARTH_RATE_LIMIT_SHARED=database)");
     let outcome = rate_phase(&server).await;
     report_problems(&server);
@@ -113,8 +108,16 @@ async fn bench(backend: Backend) -> anyhow::Result<()> {
     outcome
 }
 
+/// The `hearth` binary in release, large uploads allowed (see BenchServer for the rest).
+async fn start_server(backend: Backend, label: &str, extra_env: &[(&str, &str)]) -> anyhow::Result<Server> {
+    let upload_max = (64u64 << 20).to_string();
+    let mut env = vec![("HEARTH_UPLOAD_MAX_BYTES", upload_max.as_str()), ("HEARTH_RATE_LIMIT_SHARED", "memory")];
+    env.extend_from_slice(extra_env);
+    Server::start(std::path::Path::new(env!("CARGO_BIN_EXE_hearth")), backend, label, &env).await
+}
+
 fn report_problems(server: &Server) {
-    let problems = server.problems();
+    let problems = server.node.problems();
     if problems.is_empty() {
         println!("  server log: no warnings or errors");
     } else {
@@ -123,142 +126,6 @@ fn report_problems(server: &Server) {
             println!("    {}", line.chars().take(400).collect::<String>());
         }
     }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The server process
-
-struct Server {
-    child: Child,
-    pid: u32,
-    base: String,
-    database_url: String,
-    scratch: PathBuf,
-    log: PathBuf,
-}
-
-impl Server {
-    async fn start(backend: Backend, label: &str, extra_env: &[(&str, &str)]) -> anyhow::Result<Server> {
-        let scratch = scratch_dir(label);
-        let database_url = match fresh_database(backend, &scratch).await {
-            Ok(url) => url,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&scratch);
-                return Err(e);
-            }
-        };
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let log = scratch.join("server.log");
-        let log_file = std::fs::File::create(&log)?;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_hearth"));
-        command
-            .arg("serve")
-            .current_dir(&scratch)
-            .env("HEARTH_ADDR", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", &database_url)
-            .env("HEARTH_DATA_DIR", &scratch)
-            .env("HEARTH_EMAIL_VERIFICATION", "off")
-            .env("HEARTH_REGISTRATION", "open")
-            .env("HEARTH_AUTH_LIMIT_PER_IP", UNLIMITED)
-            .env("HEARTH_AUTH_LIMIT_PER_ACCOUNT", UNLIMITED)
-            .env("HEARTH_API_LIMIT", UNLIMITED)
-            .env("HEARTH_API_LIMIT_UPLOAD", UNLIMITED)
-            .env("HEARTH_API_LIMIT_SEARCH", UNLIMITED)
-            .env("HEARTH_API_LIMIT_WEBHOOK", UNLIMITED)
-            .env("HEARTH_RATE_LIMIT_SHARED", "memory")
-            .env("HEARTH_UPLOAD_MAX_BYTES", (64u64 << 20).to_string())
-            .env("HEARTH_JWT_SECRET", JWT_SECRET)
-            .env("RUST_LOG", "warn")
-            .env("NO_COLOR", "1")
-            .env_remove("HEARTH_NATS_URL")
-            .env_remove("HEARTH_SMTP_URL")
-            .env_remove("HEARTH_PUBLIC_URL")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone()?)
-            .stderr(log_file);
-        for (name, value) in extra_env {
-            command.env(name, value);
-        }
-        // SAFETY: prctl only, between fork and exec. The server dies with this (main) thread, so
-        // it cannot outlive a benchmark that is killed.
-        unsafe {
-            command.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-        let child = command.spawn().context("starting the hearth binary")?;
-        let pid = child.id();
-        let base = format!("http://127.0.0.1:{port}");
-        let mut server = Server { child, pid, base, database_url, scratch, log };
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Ok(response) = http.get(format!("{}/pkg/hearth.css", server.base)).send().await {
-                if response.status().is_success() {
-                    break;
-                }
-            }
-            if let Some(status) = server.child.try_wait()? {
-                bail!("the server exited ({status}): {}", std::fs::read_to_string(&server.log).unwrap_or_default());
-            }
-            ensure!(Instant::now() < deadline, "the server did not answer within 60 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Ok(server)
-    }
-
-    /// CPU time used so far (user + system), seconds.
-    fn cpu_secs(&self) -> f64 {
-        process_cpu_secs(&self.pid.to_string())
-    }
-
-    /// The server's warnings and errors so far, less the expected one about mail.
-    fn problems(&self) -> Vec<String> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter(|l| (l.contains("WARN") || l.contains("ERROR")) && !l.contains("HEARTH_SMTP_URL"))
-            .map(str::to_string)
-            .collect()
-    }
-
-    /// Stops the process, removes the scratch folder and drops a PostgreSQL scratch database.
-    async fn finish(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if let Some(name) = self.database_url.strip_prefix("postgres://").and_then(|rest| rest.rsplit_once('/')) {
-            let name = name.1.to_string();
-            if name.starts_with("hearth_test_") {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    if let Err(e) = sqlx::query(&drop).execute(&mut admin).await {
-                        println!("  (could not drop {name}: {e})");
-                    }
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.scratch);
-    }
-}
-
-/// CPU time (user + system, seconds) of a process from `/proc/<pid>/stat`.
-fn process_cpu_secs(pid: &str) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
-    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the command name: utime and stime are the 12th and 13th fields.
-    let ticks: f64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<f64>().ok()).sum();
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    ticks / hz
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -400,7 +267,7 @@ async fn search_phase(server: &Server, backend: Backend) -> anyhow::Result<()> {
     let searches: usize = env_num("HEARTH_BENCH_SEARCHES", 200);
     let search_limit = Duration::from_secs(env_num("HEARTH_BENCH_SEARCH_SECS", 150));
     let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build()?;
-    let base = &server.base;
+    let base = &server.node.base;
 
     // Accounts and chats through the API: the searcher and a friend share half of the chats; two
     // others have the other half, which the searcher must never see.
@@ -719,7 +586,7 @@ async fn upload_phase(server: &Server) -> anyhow::Result<()> {
     let mib: usize = env_num("HEARTH_BENCH_UPLOAD_MIB", 1).max(1);
     let clients: usize = env_num("HEARTH_BENCH_UPLOAD_CLIENTS", 4).max(1);
     let http = reqwest::Client::builder().timeout(Duration::from_secs(120)).build()?;
-    let base = server.base.clone();
+    let base = server.node.base.clone();
     let token = account(&http, &base, "uploader").await?;
     let chat = create_group(&http, &base, &token, "uploads", &[]).await?;
     // A ZIP by its magic bytes, then bytes that are none of the refused kinds.
@@ -732,7 +599,7 @@ async fn upload_phase(server: &Server) -> anyhow::Result<()> {
     content[..4].copy_from_slice(b"PK\x03\x04");
     let content = Arc::new(content);
     let latencies = Arc::new(Mutex::new(Vec::new()));
-    let cpu_before = server.cpu_secs();
+    let cpu_before = server.node.cpu_secs();
     let started = Instant::now();
     let results: Vec<anyhow::Result<()>> = futures_util::stream::iter(0..files)
         .map(|i| {
@@ -766,7 +633,7 @@ async fn upload_phase(server: &Server) -> anyhow::Result<()> {
         .collect()
         .await;
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = server.cpu_secs() - cpu_before;
+    let cpu = server.node.cpu_secs() - cpu_before;
     let failed: Vec<_> = results.into_iter().filter_map(Result::err).collect();
     let done = files - failed.len();
     let mut latencies = latencies.lock().expect("latencies").clone();
@@ -793,11 +660,11 @@ async fn upload_phase(server: &Server) -> anyhow::Result<()> {
 async fn rate_phase(server: &Server) -> anyhow::Result<()> {
     let phase = Duration::from_secs(env_num("HEARTH_BENCH_SECS", 3));
     let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-    let token = account(&http, &server.base, "limited").await?;
+    let token = account(&http, &server.node.base, "limited").await?;
     let routes: [(&str, String, Option<String>); 3] = [
-        ("GET /verify-connection (no limiter)", format!("{}/verify-connection", server.base), None),
-        ("GET /api/health (anonymous)", format!("{}/api/health", server.base), None),
-        ("GET /api/health (Bearer)", format!("{}/api/health", server.base), Some(token)),
+        ("GET /verify-connection (no limiter)", format!("{}/verify-connection", server.node.base), None),
+        ("GET /api/health (anonymous)", format!("{}/api/health", server.node.base), None),
+        ("GET /api/health (Bearer)", format!("{}/api/health", server.node.base), Some(token)),
     ];
     let mut baseline: Option<(f64, f64, f64)> = None;
     for (label, url, token) in &routes {
@@ -815,7 +682,7 @@ async fn rate_phase(server: &Server) -> anyhow::Result<()> {
         };
         let counted = get(http.clone(), url.clone(), token.clone()).await?;
         // Throughput, several clients.
-        let cpu_before = server.cpu_secs();
+        let cpu_before = server.node.cpu_secs();
         let started = Instant::now();
         let mut tasks = Vec::new();
         for _ in 0..RATE_WORKERS {
@@ -834,7 +701,7 @@ async fn rate_phase(server: &Server) -> anyhow::Result<()> {
             count += task.await??;
         }
         let elapsed = started.elapsed().as_secs_f64();
-        let cpu_us = (server.cpu_secs() - cpu_before) * 1e6 / count.max(1) as f64;
+        let cpu_us = (server.node.cpu_secs() - cpu_before) * 1e6 / count.max(1) as f64;
         let rate = count as f64 / elapsed;
         // Latency, one at a time.
         let mut latencies = Vec::with_capacity(SEQUENTIAL_REQUESTS);

@@ -185,6 +185,20 @@ impl ChildServer {
         std::fs::read_dir(format!("/proc/{}/fd", self.pid())).map_or(0, |entries| entries.count())
     }
 
+    /// CPU time the process has used so far (user + system), seconds.
+    pub fn cpu_secs(&self) -> f64 {
+        process_cpu_secs(&self.pid().to_string())
+    }
+
+    /// The warnings and errors in its log so far, less the expected one about mail.
+    pub fn problems(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|l| (l.contains("WARN") || l.contains("ERROR")) && !l.contains("HEARTH_SMTP_URL"))
+            .map(str::to_string)
+            .collect()
+    }
+
     /// The child's log so far (empty when it goes to this process's output).
     pub fn log(&self) -> String {
         self.log.as_ref().and_then(|path| std::fs::read_to_string(path).ok()).unwrap_or_default()
@@ -243,10 +257,26 @@ fn spawn_child(
     env: &[(String, String)],
     log: Option<&std::path::Path>,
 ) -> anyhow::Result<std::process::Child> {
+    use std::os::unix::process::CommandExt;
     use std::process::Stdio;
     let mut command = std::process::Command::new(binary);
     command.arg("serve").stdin(Stdio::null());
-    command.env("RUST_LOG", "warn");
+    // Only the configuration given here: nothing from the developer's shell leaks in.
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("HEARTH_") || key.starts_with("LIVEKIT_") || key == "DATABASE_URL" {
+            command.env_remove(&*key);
+        }
+    }
+    command.env("RUST_LOG", "warn").env("NO_COLOR", "1");
+    // SAFETY: prctl only, between fork and exec. The server dies with the thread that started
+    // it, so a killed test or benchmark leaves no server behind.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
     for (key, value) in env {
         command.env(key, value);
     }
@@ -270,4 +300,97 @@ async fn health_ok(addr: std::net::SocketAddr) -> bool {
         Some(head.starts_with(b"HTTP/1.1 200"))
     };
     tokio::time::timeout(std::time::Duration::from_secs(2), attempt).await.ok().flatten().unwrap_or(false)
+}
+
+/// CPU time (user + system, seconds) of a process (`"self"` for this one) from /proc.
+pub fn process_cpu_secs(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    let Some((_, rest)) = stat.rsplit_once(')') else { return 0.0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the command name: utime and stime are the 12th and 13th fields.
+    let ticks: f64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<f64>().ok()).sum();
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    ticks / hz
+}
+
+/// What benchmarks run: the `hearth` binary on a fresh database in its own scratch folder, with
+/// accounts made without mail and every limit out of the way (the limiter still counts), plus
+/// `extra_env`. Dropped: the process is killed and the folder removed; `finish` also drops a
+/// PostgreSQL scratch database.
+pub struct BenchServer {
+    pub node: ChildServer,
+    pub database_url: String,
+    pub scratch: std::path::PathBuf,
+}
+
+impl BenchServer {
+    pub async fn start(
+        binary: &Path,
+        backend: Backend,
+        label: &str,
+        extra_env: &[(&str, &str)],
+    ) -> anyhow::Result<BenchServer> {
+        const UNLIMITED: &str = "4294967295";
+        let scratch = scratch_dir(label);
+        let database_url = match fresh_database(backend, &scratch).await {
+            Ok(url) => url,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&scratch);
+                return Err(e);
+            }
+        };
+        let data_dir = scratch.display().to_string();
+        let mut env: Vec<(&str, &str)> = vec![
+            ("DATABASE_URL", &database_url),
+            ("HEARTH_DATA_DIR", &data_dir),
+            ("HEARTH_JWT_SECRET", "bench-secret-bench-secret-bench-secret-01"),
+            ("HEARTH_EMAIL_VERIFICATION", "off"),
+            ("HEARTH_REGISTRATION", "open"),
+            ("HEARTH_AUTH_LIMIT_PER_IP", UNLIMITED),
+            ("HEARTH_AUTH_LIMIT_PER_ACCOUNT", UNLIMITED),
+            ("HEARTH_API_LIMIT", UNLIMITED),
+            ("HEARTH_API_LIMIT_UPLOAD", UNLIMITED),
+            ("HEARTH_API_LIMIT_SEARCH", UNLIMITED),
+            ("HEARTH_API_LIMIT_WEBHOOK", UNLIMITED),
+            ("HEARTH_WS_FRAMES_PER_SEC", "100000"),
+        ];
+        env.extend_from_slice(extra_env);
+        let node = match ChildServer::start(binary, None, &env).await {
+            Ok(node) => node,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&scratch);
+                return Err(e);
+            }
+        };
+        Ok(BenchServer { node, database_url, scratch })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.node.base
+    }
+
+    /// Stops the process and drops a PostgreSQL scratch database (the folder goes on drop).
+    pub async fn finish(mut self) {
+        self.node.kill();
+        let Some((_, name)) = self.database_url.strip_prefix("postgres://").and_then(|rest| rest.rsplit_once('/'))
+        else {
+            return;
+        };
+        if name.starts_with("hearth_test_") {
+            if let Ok(mut admin) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                if let Err(e) = sqlx::query(&drop).execute(&mut admin).await {
+                    println!("  (could not drop {name}: {e})");
+                }
+            }
+        }
+    }
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        self.node.kill();
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
 }
