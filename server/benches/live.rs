@@ -20,22 +20,21 @@
 //! up the 1,000 accounts (argon2, 4 at a time) takes a minute or two. The clients share the
 //! machine's cores with the server, so the figures are a floor.
 
+mod support;
+
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context};
 use futures_util::{SinkExt, StreamExt};
 use hearth::testing::{process_cpu_secs, Backend, BenchServer};
 use serde_json::{json, Value};
-use tokio::net::TcpStream;
+use support::{describe_close, env_num, next_json, now_us, send_json, Notes, Ws};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const PASSWORD: &str = "Bench-passw0rd";
 const REGISTER_CONCURRENCY: usize = 4;
@@ -44,18 +43,6 @@ const IDLE_ACCOUNTS: usize = 100;
 const IN_FLIGHT: usize = 32;
 /// Sockets and files the processes need besides the benchmark's sockets.
 const SPARE_FDS: u64 = 256;
-const WAIT: Duration = Duration::from_secs(10);
-
-static CLOCK: OnceLock<Instant> = OnceLock::new();
-
-/// Microseconds on this process's one clock (senders and receivers alike).
-fn now_us() -> u64 {
-    CLOCK.get_or_init(Instant::now).elapsed().as_micros() as u64
-}
-
-fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(default)
-}
 
 fn main() -> anyhow::Result<()> {
     now_us();
@@ -236,54 +223,6 @@ async fn open_socket(url: &str, token: &str) -> anyhow::Result<(Ws, Vec<String>)
     Ok((ws, users))
 }
 
-async fn next_json(ws: &mut Ws) -> anyhow::Result<Value> {
-    loop {
-        match tokio::time::timeout(WAIT, ws.next()).await {
-            Err(_) => bail!("no frame within {WAIT:?}"),
-            Ok(None) => bail!("socket ended"),
-            Ok(Some(Err(e))) => bail!("socket failed: {e}"),
-            Ok(Some(Ok(Message::Text(text)))) => return Ok(serde_json::from_str(&text)?),
-            Ok(Some(Ok(Message::Close(frame)))) => bail!("closed by the server: {}", describe_close(frame)),
-            Ok(Some(Ok(_))) => continue,
-        }
-    }
-}
-
-fn describe_close(frame: Option<tokio_tungstenite::tungstenite::protocol::CloseFrame>) -> String {
-    frame.map(|f| format!("{} {}", u16::from(f.code), f.reason)).unwrap_or_else(|| "no close frame".into())
-}
-
-async fn send_json(ws: &mut Ws, frame: Value) -> anyhow::Result<()> {
-    ws.send(Message::text(frame.to_string())).await?;
-    Ok(())
-}
-
-/// Notes of what went wrong, kept short: the first few of each kind, and a count.
-#[derive(Default)]
-struct Notes(Mutex<Vec<(String, usize)>>);
-
-impl Notes {
-    fn add(&self, note: impl Into<String>) {
-        let note = note.into();
-        let mut notes = self.0.lock().expect("notes");
-        if let Some(entry) = notes.iter_mut().find(|(n, _)| *n == note) {
-            entry.1 += 1;
-        } else if notes.len() < 20 {
-            notes.push((note, 1));
-        }
-    }
-
-    fn print(&self, indent: &str) {
-        for (note, count) in self.0.lock().expect("notes").iter() {
-            println!("{indent}{count} × {note}");
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.lock().expect("notes").is_empty()
-    }
-}
-
 /// Polls `done` every 50 ms until it holds or `limit` passes; says whether it held.
 async fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
@@ -423,7 +362,9 @@ async fn idle_and_fanout(phases: &str, nofile: u64, rows: &mut Vec<Row>) -> anyh
                     "  server CPU while idle: {:.1}% of one core; RSS once all were closed: {} KiB",
                     idle.idle_cpu_pct, idle.rss_closed
                 );
-                idle.notes.print("  note: ");
+                for line in idle.notes.lines() {
+                    println!("  note: {line}");
+                }
                 let held_goal = idle.held >= 10_000;
                 rows.push(Row {
                     phase: "1",
@@ -490,7 +431,9 @@ async fn idle_and_fanout(phases: &str, nofile: u64, rows: &mut Vec<Row>) -> anyh
                     ms(fan.p50), ms(fan.p99), ms(fan.max), ms(fan.all_p50), ms(fan.all_p99)
                 );
                 println!("  CPU while sending: {}", fan.cpu);
-                fan.notes.print("  note: ");
+                for line in fan.notes.lines() {
+                    println!("  note: {line}");
+                }
                 rows.push(Row {
                     phase: "2",
                     backend: "sqlite",
@@ -1151,7 +1094,9 @@ async fn throughput(backend: Backend, name: &'static str, rows: &mut Vec<Row>) -
         ms(latencies.last().copied().unwrap_or_default()),
         2 * acked
     );
-    notes.print("  note: ");
+    for line in notes.lines() {
+        println!("  note: {line}");
+    }
     report_server_log(&server);
     let goal = if backend == Backend::Sqlite { "5,000/s" } else { "" };
     let verdict_text = if backend == Backend::Sqlite { verdict(per_sec >= 5000.0) } else { "" };

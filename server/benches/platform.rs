@@ -30,6 +30,8 @@
 //! `cargo bench -p server --bench platform` (builds this and the `hearth` binary in release). The
 //! clients share the machine's cores with the server and the database, so the figures are a floor.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,6 +40,7 @@ use futures_util::StreamExt;
 use hearth::testing::{Backend, BenchServer as Server};
 use serde_json::{json, Value};
 use sqlx::Connection;
+use support::{env_num, load_average};
 
 const PASSWORD: &str = "Bench-passw0rd";
 const VOCABULARY: usize = 2_000;
@@ -45,10 +48,6 @@ const ROWS_PER_INSERT: usize = 2_500;
 const INSERTS_PER_TRANSACTION: usize = 8;
 const RATE_WORKERS: usize = 8;
 const SEQUENTIAL_REQUESTS: usize = 1_000;
-
-fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(default)
-}
 
 fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -75,15 +74,6 @@ async fn run() -> anyhow::Result<()> {
 
 fn cores() -> usize {
     std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 async fn bench(backend: Backend) -> anyhow::Result<()> {

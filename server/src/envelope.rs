@@ -318,6 +318,15 @@ async fn take_error(response: Response) -> Result<ApiError, Response> {
         StatusCode::METHOD_NOT_ALLOWED if !is_json => {
             Ok(ApiError::new(405, codes::METHOD_NOT_ALLOWED, "This route does not accept that method."))
         }
+        // Axum's own refusals are plain text (e.g. a path segment that is not UTF-8 once decoded).
+        _ if status.is_client_error() && !is_json => {
+            let bytes = to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+            let text: String = String::from_utf8_lossy(&bytes).trim().chars().take(200).collect();
+            let message = if text.is_empty() { "The request was refused.".to_string() } else { text };
+            let code =
+                if status == StatusCode::PAYLOAD_TOO_LARGE { codes::PAYLOAD_TOO_LARGE } else { codes::BAD_REQUEST };
+            Ok(ApiError::new(status.as_u16(), code, message))
+        }
         _ => Err(response),
     }
 }

@@ -232,6 +232,10 @@ pub async fn start(config: &ServeArgs) -> anyhow::Result<RunningServer> {
     let app = router(state.clone(), hub.clone(), config).into_make_service_with_connect_info::<SocketAddr>();
     let ring_timeouts = calls::spawn_ring_timeouts(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
+    // Small frames (an ack after a message) go out at once, not after the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let task = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {

@@ -9,8 +9,6 @@ use super::{AppState, DomainError, DomainResult};
 pub const QUERY_MAX_CHARS: usize = 200;
 pub const LIMIT_DEFAULT: i64 = 20;
 pub const LIMIT_MAX: i64 = 100;
-/// Message totals are exact up to this many; past it they read as this number.
-pub const TOTAL_CAP: i64 = 10_000;
 pub const CHAT_FILTER_MAX: usize = 100;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,11 +149,12 @@ pub async fn search(state: &AppState, caller: &Caller, query: &Query) -> DomainR
 
 type HitRow = (i64, i64, i64, String, String, i64, f64, i64);
 
-/// Best-match order ranks only the newest this many matches (after the chat and date filters).
-/// Ranking every match of a common word costs a scan of most of the table (close to a second
-/// over a million messages); the newest matches are what a chat's users look for, and more words,
-/// a chat or dates reach older ones.
-pub const RANKED_WINDOW: i64 = 1_000;
+/// A search reaches this many matching messages (after the chat and date filters): the newest
+/// ones, or the oldest when sorted by date ascending. They are ranked or paged among themselves,
+/// and the total counts them. Ranking or counting every match of a common word costs a scan of
+/// most of the table (close to a second over a million messages); the newest matches are what a
+/// chat's users look for, and more words, a chat or dates reach older ones.
+pub const WINDOW: i64 = 1_000;
 
 /// Messages of the caller's chats that match every term, not deleted.
 async fn messages(
@@ -208,29 +207,25 @@ async fn messages(
     if term.is_empty() {
         return Ok((Vec::new(), 0));
     }
-    let member = "JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1";
-    let condition = format!("WHERE {matches} AND m.deleted_at IS NULL{filters}");
-    let scope = format!("FROM {from} {member} {condition}");
+    let scope = format!(
+        "FROM {from} JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1 \
+         WHERE {matches} AND m.deleted_at IS NULL{filters}"
+    );
     let (page, total) = (format!("${next}"), format!("${}", next + 1));
-    let sql = if query.by_date {
-        let direction = if query.ascending { "ASC" } else { "DESC" };
-        // Exact up to TOTAL_CAP: counting every match of a common word costs as much as a scan.
-        format!(
-            "SELECT m.id, m.chat_id, m.user_id, u.username, m.body, m.created_at, CAST(0 AS DOUBLE PRECISION) AS score, \
-             (SELECT COUNT(*) FROM (SELECT 1 {scope} LIMIT {TOTAL_CAP}) capped) AS total \
-             FROM {from} JOIN users u ON u.id = m.user_id {member} {condition} \
-             ORDER BY {id} {direction} LIMIT {page} OFFSET {total}"
-        )
-    } else {
-        format!(
-            "WITH window_rows AS (SELECT m.id, m.chat_id, m.user_id, m.body, m.created_at, {score} AS score \
-             {scope} ORDER BY {id} DESC LIMIT {RANKED_WINDOW}) \
-             SELECT w.id, w.chat_id, w.user_id, u.username, w.body, w.created_at, w.score, \
-             (SELECT COUNT(*) FROM window_rows) AS total \
-             FROM window_rows w JOIN users u ON u.id = w.user_id \
-             ORDER BY w.score DESC, w.id DESC LIMIT {page} OFFSET {total}"
-        )
+    // By date: no score to compute, and the window is at the end the client reads from.
+    let (score, window_order, order) = match (query.by_date, query.ascending) {
+        (false, _) => (score, "DESC", "w.score DESC, w.id DESC"),
+        (true, false) => ("CAST(0 AS DOUBLE PRECISION)", "DESC", "w.id DESC"),
+        (true, true) => ("CAST(0 AS DOUBLE PRECISION)", "ASC", "w.id ASC"),
     };
+    let sql = format!(
+        "WITH window_rows AS (SELECT m.id, m.chat_id, m.user_id, m.body, m.created_at, {score} AS score \
+         {scope} ORDER BY {id} {window_order} LIMIT {WINDOW}) \
+         SELECT w.id, w.chat_id, w.user_id, u.username, w.body, w.created_at, w.score, \
+         (SELECT COUNT(*) FROM window_rows) AS total \
+         FROM window_rows w JOIN users u ON u.id = w.user_id \
+         ORDER BY {order} LIMIT {page} OFFSET {total}"
+    );
     let mut select = sqlx::query_as::<_, HitRow>(&sql).bind(caller.user_id).bind(&term);
     for chat_id in &query.chat_ids {
         select = select.bind(*chat_id);
@@ -244,8 +239,7 @@ async fn messages(
         Some(row) => row.7,
         // A page past the end: the total still tells the client where the end is.
         None if offset > 0 => {
-            let cap = if query.by_date { TOTAL_CAP } else { RANKED_WINDOW };
-            let count_sql = format!("SELECT COUNT(*) FROM (SELECT 1 {scope} LIMIT {cap}) capped");
+            let count_sql = format!("SELECT COUNT(*) FROM (SELECT 1 {scope} LIMIT {WINDOW}) capped");
             let mut count = sqlx::query_as::<_, (i64,)>(&count_sql).bind(caller.user_id).bind(&term);
             for chat_id in &query.chat_ids {
                 count = count.bind(*chat_id);

@@ -1,6 +1,7 @@
 //! Command line of `cargo xtask` and the helpers its subcommands share.
 
 mod bundle;
+mod fuzz;
 mod schemathesis;
 mod test;
 
@@ -39,6 +40,13 @@ enum Cmd {
     Test,
     /// Only the schemathesis step of `test` (a debug server checked against its own OpenAPI).
     Schemathesis,
+    /// Run the cargo-fuzz targets (server/fuzz) for longer than `test` does.
+    Fuzz {
+        /// Seconds per target (default: HEARTH_FUZZ_SECONDS, else 60).
+        seconds: Option<u64>,
+        /// Only these targets (ws_frame, json_bodies); default: all.
+        targets: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -47,6 +55,7 @@ fn main() -> ExitCode {
         Cmd::Run { dev, args } => run(dev, &args),
         Cmd::Test => test::test(),
         Cmd::Schemathesis => schemathesis::run(),
+        Cmd::Fuzz { seconds, targets } => fuzz::seconds(seconds).and_then(|s| fuzz::run(s, &targets)),
     };
     // Our own message, not `Result` from main: with RUST_BACKTRACE set, anyhow would add a
     // backtrace of xtask to every failed build or test.

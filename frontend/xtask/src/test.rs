@@ -1,4 +1,5 @@
-//! `cargo xtask test`: services up, stale test databases gone, cargo tests, browser tests.
+//! `cargo xtask test`: services up, stale test databases gone, cargo tests, schemathesis, a bounded
+//! fuzzing run, browser tests.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -44,6 +45,11 @@ pub fn test() -> Result<()> {
     let outcome = report(crate::schemathesis::run());
     failed |= outcome == "FAILED";
     results.push(("schemathesis", outcome));
+
+    header("test: cargo fuzz, a bounded run of each target");
+    let outcome = report(crate::fuzz::seconds(None).and_then(|seconds| crate::fuzz::run(seconds, &[])));
+    failed |= outcome == "FAILED";
+    results.push(("fuzz", outcome));
 
     let end2end = root().join("end2end");
     if end2end.join("package.json").is_file() {

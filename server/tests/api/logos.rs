@@ -79,7 +79,7 @@ async fn svg_logos_are_sanitised_and_served_safely(backend: Backend) {
 async fn saving_logos_needs_an_admin(backend: Backend) {
     let app = spawn_app(backend).await;
     let body = json!({"svg": "<svg xmlns=\"http://www.w3.org/2000/svg\"/>", "filename": "logo"});
-    app.post("/api/save-svg", body.clone()).await.assert_nchat_error(401, "INVALID_TOKEN");
+    app.post("/api/save-svg", body.clone()).await.assert_nchat_error(401, "UNAUTHORIZED");
     let _owner = app.signed_in("owner").await;
     let member = app.signed_in("member").await.access;
     app.post_bearer("/api/save-svg", &member, body.clone()).await.assert_nchat_error(403, "FORBIDDEN");
