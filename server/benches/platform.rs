@@ -50,6 +50,8 @@ const RATE_WORKERS: usize = 8;
 const SEQUENTIAL_REQUESTS: usize = 1_000;
 
 fn main() -> anyhow::Result<()> {
+    // The loads and checks reach either database through sqlx's Any driver.
+    sqlx::any::install_default_drivers();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     // Everything is bounded; this is the backstop. Dropping a `Server` kills its process.
     let outcome = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(45 * 60), run()).await });
@@ -282,33 +284,20 @@ async fn search_phase(server: &Server, backend: Backend) -> anyhow::Result<()> {
     let mut user_ids = std::collections::HashMap::new();
     let loaded = {
         let started = Instant::now();
-        let outcome = match backend {
-            Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&server.database_url).await?;
-                for (id, name) in
-                    sqlx::query_as::<_, (i64, String)>("SELECT id, username FROM users").fetch_all(&mut conn).await?
-                {
-                    user_ids.insert(name, id);
-                }
-                let plan = LoadPlan::new(&chats, &user_ids)?;
-                load_sqlite(&mut conn, &plan, total_messages, started + load_limit).await?
-            }
-            Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&server.database_url).await?;
-                for (id, name) in
-                    sqlx::query_as::<_, (i64, String)>("SELECT id, username FROM users").fetch_all(&mut conn).await?
-                {
-                    user_ids.insert(name, id);
-                }
-                let plan = LoadPlan::new(&chats, &user_ids)?;
-                let loaded = load_postgres(&mut conn, &plan, total_messages, started + load_limit).await?;
-                let load_secs = started.elapsed().as_secs_f64();
-                let vacuum = Instant::now();
-                sqlx::query("VACUUM ANALYZE").execute(&mut conn).await?;
-                println!("  (insert {:.1} s, then VACUUM ANALYZE {:.1} s)", load_secs, vacuum.elapsed().as_secs_f64());
-                loaded
-            }
-        };
+        let mut conn = sqlx::AnyConnection::connect(&server.database_url).await?;
+        for (id, name) in
+            sqlx::query_as::<_, (i64, String)>("SELECT id, username FROM users").fetch_all(&mut conn).await?
+        {
+            user_ids.insert(name, id);
+        }
+        let plan = LoadPlan::new(&chats, &user_ids)?;
+        let outcome = load(&mut conn, &plan, total_messages, started + load_limit).await?;
+        if backend == Backend::Postgres {
+            let load_secs = started.elapsed().as_secs_f64();
+            let vacuum = Instant::now();
+            sqlx::query("VACUUM ANALYZE").execute(&mut conn).await?;
+            println!("  (insert {:.1} s, then VACUUM ANALYZE {:.1} s)", load_secs, vacuum.elapsed().as_secs_f64());
+        }
         let secs = started.elapsed().as_secs_f64();
         println!(
             "  bulk load: {outcome} of {total_messages} messages in {secs:.1} s ({:.0} messages/s){}",
@@ -420,7 +409,7 @@ async fn search_phase(server: &Server, backend: Backend) -> anyhow::Result<()> {
     ensure!(status == 200, "search for a missing word answered {status}: {reply}");
     ensure!(reply["data"]["totals"]["messages"].as_i64() == Some(0), "a missing word was found: {reply}");
     let probe = &vocabulary.words[1500];
-    let expected = count_visible(backend, &server.database_url, probe, user_ids["searcher"]).await?;
+    let expected = count_visible(&server.database_url, probe, user_ids["searcher"]).await?;
     let response =
         http.get(format!("{base}/api/search")).query(&[("q", probe.as_str())]).bearer_auth(token).send().await?;
     let reply: Value = response.json().await.unwrap_or(Value::Null);
@@ -467,8 +456,9 @@ impl LoadPlan {
     }
 }
 
-async fn load_sqlite(
-    conn: &mut sqlx::SqliteConnection,
+/// Inserts `total` messages in multi-row INSERTs (`$n` placeholders, which both backends read).
+async fn load(
+    conn: &mut sqlx::AnyConnection,
     plan: &LoadPlan,
     total: usize,
     deadline: Instant,
@@ -485,47 +475,15 @@ async fn load_sqlite(
                 break;
             }
             let rows = plan.batch(&vocabulary, &mut rng, done, count);
-            let mut insert =
-                sqlx::QueryBuilder::<sqlx::Sqlite>::new("INSERT INTO messages (chat_id, user_id, body, created_at) ");
-            insert.push_values(rows, |mut row, (chat, user, body, at)| {
-                row.push_bind(chat).push_bind(user).push_bind(body).push_bind(at);
-            });
-            insert.build().execute(&mut *tx).await?;
-            done += count;
-        }
-        tx.commit().await?;
-        if last_note.elapsed() > Duration::from_secs(30) {
-            println!("    ... {done} loaded");
-            last_note = Instant::now();
-        }
-    }
-    Ok(done)
-}
-
-async fn load_postgres(
-    conn: &mut sqlx::PgConnection,
-    plan: &LoadPlan,
-    total: usize,
-    deadline: Instant,
-) -> anyhow::Result<usize> {
-    let vocabulary = Vocabulary::new();
-    let mut rng = Rng(1);
-    let mut done = 0;
-    let mut last_note = Instant::now();
-    while done < total && Instant::now() < deadline {
-        let mut tx = conn.begin().await?;
-        for _ in 0..INSERTS_PER_TRANSACTION {
-            let count = ROWS_PER_INSERT.min(total - done);
-            if count == 0 {
-                break;
+            let values: Vec<String> = (0..rows.len())
+                .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+                .collect();
+            let sql = format!("INSERT INTO messages (chat_id, user_id, body, created_at) VALUES {}", values.join(", "));
+            let mut insert = sqlx::query(&sql);
+            for (chat, user, body, at) in rows {
+                insert = insert.bind(chat).bind(user).bind(body).bind(at);
             }
-            let rows = plan.batch(&vocabulary, &mut rng, done, count);
-            let mut insert =
-                sqlx::QueryBuilder::<sqlx::Postgres>::new("INSERT INTO messages (chat_id, user_id, body, created_at) ");
-            insert.push_values(rows, |mut row, (chat, user, body, at)| {
-                row.push_bind(chat).push_bind(user).push_bind(body).push_bind(at);
-            });
-            insert.build().execute(&mut *tx).await?;
+            insert.execute(&mut *tx).await?;
             done += count;
         }
         tx.commit().await?;
@@ -552,20 +510,12 @@ async fn database_size(backend: Backend, url: &str) -> anyhow::Result<i64> {
 }
 
 /// Messages holding `word` in the chats `user` is in, counted without the search index.
-async fn count_visible(backend: Backend, url: &str, word: &str, user: i64) -> anyhow::Result<i64> {
+async fn count_visible(url: &str, word: &str, user: i64) -> anyhow::Result<i64> {
     let padded = format!("% {word} %");
     let sql = "SELECT COUNT(*) FROM messages m JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1 \
                WHERE ' ' || m.body || ' ' LIKE $2 AND m.deleted_at IS NULL";
-    Ok(match backend {
-        Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(url).await?;
-            sqlx::query_as::<_, (i64,)>(sql).bind(user).bind(&padded).fetch_one(&mut conn).await?.0
-        }
-        Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(url).await?;
-            sqlx::query_as::<_, (i64,)>(sql).bind(user).bind(&padded).fetch_one(&mut conn).await?.0
-        }
-    })
+    let mut conn = sqlx::AnyConnection::connect(url).await?;
+    Ok(sqlx::query_as::<_, (i64,)>(sql).bind(user).bind(&padded).fetch_one(&mut conn).await?.0)
 }
 
 // ---------------------------------------------------------------------------------------------
