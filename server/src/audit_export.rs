@@ -3,11 +3,11 @@
 
 use app::api::audit::parse_filter;
 use app::api::error::ApiError;
-use app::domain::{audit, sessions, AppState, DomainError};
+use app::domain::{audit, AppState};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use http::HeaderMap;
 use serde::Deserialize;
 
@@ -39,15 +39,7 @@ async fn answer(
     headers: &HeaderMap,
     query: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_string())
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| ApiError::nchat(DomainError::SignInRequired))?;
-    let caller = sessions::authenticate(app, &token).await.map_err(ApiError::nchat)?;
+    let caller = crate::files::bearer_caller(app, headers).await?;
     audit::require_admin(&caller).map_err(ApiError::nchat)?;
     let Query(query) = query.map_err(|_| ApiError::bad_request("Invalid query string."))?;
     let format = query.format.as_deref().map(str::trim).unwrap_or("json").to_ascii_lowercase();

@@ -289,9 +289,6 @@ async fn relay_both_ways(mut client_sink: Sink, mut client_stream: Stream, upstr
 /// Joins the call, this socket already listening: nothing announced after the join can miss it.
 async fn enter(live: &Live, caller: &Caller, call: &Call, conn: &Arc<Conn>, socket_id: &str) -> Result<(), CallError> {
     live.hub.join_call(&call.id, conn);
-    if live.hub.shutting_down.is_cancelled() {
-        conn.close(super::hub::CLOSE_RESTARTING);
-    }
     let joined = calls::join(&live.app, caller, call, socket_id).await;
     if joined.is_err() {
         live.hub.leave_call(&call.id, conn);

@@ -155,13 +155,21 @@ impl Hub {
         })
     }
 
-    /// Tells every socket, chat and call, to reconnect (close 1012). A socket registering after
-    /// this sees `shutting_down` and closes itself the same way.
+    /// Tells every socket, chat and call, to reconnect (close 1012); `register` and `join_call`
+    /// close the ones that come after.
     pub fn close_all_for_shutdown(&self) {
         self.shutting_down.cancel();
         let users = self.users.read().unwrap_or_else(|p| p.into_inner());
         let calls = self.calls.read().unwrap_or_else(|p| p.into_inner());
         for conn in users.values().flatten().chain(calls.values().flat_map(|sockets| sockets.values())) {
+            conn.close(CLOSE_RESTARTING);
+        }
+    }
+
+    /// A socket registering once `close_all_for_shutdown` has run (which cancels before it looks
+    /// under the same locks) is closed here, so none is missed.
+    fn close_if_shutting_down(&self, conn: &Conn) {
+        if self.shutting_down.is_cancelled() {
             conn.close(CLOSE_RESTARTING);
         }
     }
@@ -177,6 +185,7 @@ impl Hub {
         let mut users = self.users.write().unwrap_or_else(|p| p.into_inner());
         let list = users.entry(conn.user_id).or_default();
         list.push(conn.clone());
+        self.close_if_shutting_down(conn);
         list.len() == 1
     }
 
@@ -270,6 +279,7 @@ impl Hub {
     pub fn join_call(&self, call_id: &str, conn: &Arc<Conn>) {
         let mut calls = self.calls.write().unwrap_or_else(|p| p.into_inner());
         calls.entry(call_id.to_string()).or_default().insert(conn.id, conn.clone());
+        self.close_if_shutting_down(conn);
     }
 
     pub fn leave_call(&self, call_id: &str, conn: &Conn) {

@@ -91,9 +91,6 @@ async fn connection(socket: WebSocket, live: Live) {
     if live.hub.register(&conn) {
         announce_presence(&live, &caller, true, contacts).await;
     }
-    if live.hub.shutting_down.is_cancelled() {
-        conn.close(CLOSE_RESTARTING);
-    }
     // A logout that raced with the handshake has no event left to deliver: look once more.
     if !session_alive(&live.app, &caller).await {
         conn.close(CLOSE_SESSION_ENDED);
