@@ -6,6 +6,9 @@
 #![recursion_limit = "512"]
 
 pub mod api;
+// The typed message catalogue, generated from app/locales/<locale>.json by app/build.rs.
+include!(concat!(env!("OUT_DIR"), "/i18n.rs"));
 #[cfg(feature = "ssr")]
 pub mod domain;
+pub mod locale;
 pub mod ui;

@@ -79,3 +79,31 @@ test('text people type is shown as text, never as HTML', async () => {
   assert.equal(await page.evaluate(() => window.pwned), undefined);
   assert.equal(await page.locator('.log img').count(), 0);
 });
+
+test('searching the chat list ignores case, accented letters too; avatars show the capital', async () => {
+  const page = await (await browser.newContext()).newPage();
+  const errors = watchErrors(page);
+  await signUp(page, hearth, smtp, 'zoe');
+  for (const name of ['équipe Nord', 'Soirée']) {
+    await page.getByRole('button', { name: 'New chat' }).click();
+    await page.getByLabel('Group name').fill(name);
+    await page.getByRole('button', { name: 'Create group' }).click();
+    await page.getByRole('link', { name, exact: true }).waitFor();
+  }
+  const list = page.getByRole('navigation', { name: 'Chat list' });
+  const team = list.getByRole('link', { name: 'équipe Nord', exact: true });
+  assert.equal(await team.locator('.avatar').innerText(), 'É');
+
+  const search = page.getByLabel('Search chats');
+  for (const needle of ['ÉQUIPE', 'Équipe nord', 'nord']) {
+    await search.fill(needle);
+    await list.getByRole('link', { name: 'Soirée' }).waitFor({ state: 'detached' });
+    assert.equal(await list.getByRole('link').count(), 1, needle);
+    await team.waitFor();
+  }
+  await search.fill('SOIRÉE');
+  await list.getByRole('link', { name: 'Soirée' }).waitFor();
+  await search.fill('zzz');
+  await list.getByText('No chat matches.').waitFor();
+  assert.deepEqual(errors, []);
+});

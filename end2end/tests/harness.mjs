@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import { simpleParser } from 'mailparser';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -33,10 +34,13 @@ export async function startSmtp() {
         if (inData) {
           if (line === '.') {
             inData = false;
-            mails.push(parseMail(to, lines));
+            // Accepted only once it is readable, so a test never finds an older mail first.
+            parseMail(to, lines).then((mail) => {
+              mails.push(mail);
+              socket.write('250 OK\r\n');
+            });
             to = [];
             lines = [];
-            socket.write('250 OK\r\n');
           } else {
             lines.push(line.startsWith('..') ? line.slice(1) : line);
           }
@@ -75,15 +79,10 @@ export async function startSmtp() {
   };
 }
 
-function parseMail(to, lines) {
-  const split = lines.indexOf('');
-  const headers = lines.slice(0, split);
-  const subject = (headers.find((h) => h.startsWith('Subject: ')) || '').slice(9);
-  let body = lines.slice(split + 1).join('\n');
-  if (headers.some((h) => /quoted-printable/i.test(h))) {
-    body = body.replace(/=\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
-  }
-  return { to, subject, body };
+/** Subject and text of a received mail, decoded (encoded words, quoted-printable, base64). */
+async function parseMail(to, lines) {
+  const mail = await simpleParser(lines.join('\r\n'));
+  return { to, subject: mail.subject ?? '', body: mail.text ?? '' };
 }
 
 /** Starts `hearth serve` on a random port (or `port`) with a fresh (or the given) data folder. */

@@ -15,7 +15,8 @@
 //!     second, cross-checked by paging `/chat/messages` with `after` (goal: 5,000/s on SQLite).
 //!
 //! Phases 1 and 2 run on SQLite only, phase 3 on SQLite and PostgreSQL (HEARTH_TEST_POSTGRES_URL);
-//! HEARTH_BENCH_BACKENDS=sqlite limits phase 3, HEARTH_BENCH_PHASES=1,3 picks phases.
+//! HEARTH_BENCH_BACKENDS=sqlite limits phase 3, HEARTH_BENCH_PHASES=1,3 picks phases, and
+//! HEARTH_BENCH_BASELINE=<an earlier hearth binary> runs each phase on it too, before this build.
 //! `cargo bench -p server --bench live` (builds this and the `hearth` binary in release). Signing
 //! up the 1,000 accounts (argon2, 4 at a time) takes a minute or two. The clients share the
 //! machine's cores with the server, so the figures are a floor.
@@ -30,7 +31,7 @@ use anyhow::{bail, ensure, Context};
 use futures_util::{SinkExt, StreamExt};
 use hearth::testing::{process_cpu_secs, Backend, BenchServer};
 use serde_json::{json, Value};
-use support::{describe_close, env_num, next_json, now_us, send_json, Notes, Ws};
+use support::{builds, describe_close, env_num, next_json, now_us, send_json, Build, Notes, Ws};
 use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
@@ -95,8 +96,8 @@ struct Server {
 }
 
 impl Server {
-    async fn start(backend: Backend, label: &str) -> anyhow::Result<Server> {
-        let inner = BenchServer::start(std::path::Path::new(env!("CARGO_BIN_EXE_hearth")), backend, label, &[]).await?;
+    async fn start(build: &Build, backend: Backend, label: &str) -> anyhow::Result<Server> {
+        let inner = BenchServer::start(&build.binary, backend, label, &[]).await?;
         let (pid, base) = (inner.node.pid(), inner.node.base.clone());
         Ok(Server { pid, ws_url: format!("ws://{}/ws", inner.node.addr), base, inner })
     }
@@ -269,27 +270,36 @@ fn verdict(ok: bool) -> &'static str {
 async fn run(soft_before: u64, nofile: u64) -> anyhow::Result<()> {
     let phases = std::env::var("HEARTH_BENCH_PHASES").unwrap_or_else(|_| "1,2,3".into());
     let backends = std::env::var("HEARTH_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
-    let mut rows = Vec::new();
+    let builds = builds()?;
+    let mut rows: Vec<Vec<Row>> = builds.iter().map(|_| Vec::new()).collect();
     println!("RLIMIT_NOFILE: soft {soft_before} raised to {nofile} (hard limit), for this process and the server");
 
+    // Each phase runs for every build in turn, so the builds see the same machine.
     if phases.contains('1') || phases.contains('2') {
-        if let Err(e) = idle_and_fanout(&phases, nofile, &mut rows).await {
-            println!("  FAILED: {e:#}");
-            rows.push(Row {
-                phase: "1-2",
-                backend: "sqlite",
-                metric: "phases 1-2".into(),
-                value: format!("failed: {e}"),
-                goal: "",
-                verdict: "FAILED",
-            });
+        for (build, rows) in builds.iter().zip(&mut rows) {
+            println!("\n== {} ({}) ==", build.label, build.binary.display());
+            if let Err(e) = idle_and_fanout(build, &phases, nofile, rows).await {
+                println!("  FAILED: {e:#}");
+                rows.push(Row {
+                    phase: "1-2",
+                    backend: "sqlite",
+                    metric: "phases 1-2".into(),
+                    value: format!("failed: {e}"),
+                    goal: "",
+                    verdict: "FAILED",
+                });
+            }
         }
     }
     if phases.contains('3') {
         for backend in [Backend::Sqlite, Backend::Postgres] {
             let name = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
-            if backends.contains(name) {
-                if let Err(e) = throughput(backend, name, &mut rows).await {
+            if !backends.contains(name) {
+                continue;
+            }
+            for (build, rows) in builds.iter().zip(&mut rows) {
+                println!("\n== {} ({}) ==", build.label, build.binary.display());
+                if let Err(e) = throughput(build, backend, name, rows).await {
                     println!("  FAILED: {e:#}");
                     rows.push(Row {
                         phase: "3",
@@ -309,12 +319,15 @@ async fn run(soft_before: u64, nofile: u64) -> anyhow::Result<()> {
         "Summary ({} cores, clients in the same machine)",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
-    println!("  {:<5} {:<8} {:<40} {:>26}   {:<16} result", "phase", "backend", "metric", "value", "goal");
-    for row in &rows {
-        println!(
-            "  {:<5} {:<8} {:<40} {:>26}   {:<16} {}",
-            row.phase, row.backend, row.metric, row.value, row.goal, row.verdict
-        );
+    for (build, rows) in builds.iter().zip(&rows) {
+        println!("  {}:", build.label);
+        println!("  {:<5} {:<8} {:<40} {:>26}   {:<16} result", "phase", "backend", "metric", "value", "goal");
+        for row in rows {
+            println!(
+                "  {:<5} {:<8} {:<40} {:>26}   {:<16} {}",
+                row.phase, row.backend, row.metric, row.value, row.goal, row.verdict
+            );
+        }
     }
     Ok(())
 }
@@ -322,9 +335,9 @@ async fn run(soft_before: u64, nofile: u64) -> anyhow::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Phases 1 and 2 (SQLite, one server)
 
-async fn idle_and_fanout(phases: &str, nofile: u64, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+async fn idle_and_fanout(build: &Build, phases: &str, nofile: u64, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let members: usize = env_num("HEARTH_BENCH_FANOUT_MEMBERS", 1000).clamp(IDLE_ACCOUNTS, 1000);
-    let server = Server::start(Backend::Sqlite, "bench-live").await?;
+    let server = Server::start(build, Backend::Sqlite, "bench-live").await?;
     let http = reqwest::Client::new();
     println!("SQLite server pid {} at {}", server.pid, server.base);
     let rss_start = server.rss_kib()?;
@@ -919,14 +932,14 @@ struct WriteCounters {
     last_ack_us: AtomicU64,
 }
 
-async fn throughput(backend: Backend, name: &'static str, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+async fn throughput(build: &Build, backend: Backend, name: &'static str, rows: &mut Vec<Row>) -> anyhow::Result<()> {
     let writers: usize = env_num("HEARTH_BENCH_WRITERS", 16usize).max(2).div_ceil(2) * 2;
     let secs: u64 = env_num("HEARTH_BENCH_SECS", 5);
     println!(
         "Phase 3 ({name}): {writers} sockets in {} 2-person chats, {IN_FLIGHT} posts in flight each, {secs} s",
         writers / 2
     );
-    let server = Server::start(backend, "bench-live").await?;
+    let server = Server::start(build, backend, "bench-live").await?;
     let http = reqwest::Client::new();
     let accounts = create_accounts(&http, &server.base, "tp", 0..writers).await?;
     let mut chats = Vec::new();

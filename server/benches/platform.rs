@@ -25,7 +25,8 @@
 //!     for HEARTH_BENCH_SECS (default 3), the server's CPU µs per request over that run, and p50
 //!     of 1,000 requests one at a time.
 //!
-//! HEARTH_BENCH_BACKENDS=sqlite limits the backends (PostgreSQL: HEARTH_TEST_POSTGRES_URL, default
+//! HEARTH_BENCH_PHASES=3 picks phases; HEARTH_BENCH_BASELINE=<an earlier hearth binary> runs phase
+//! 3 on it too, before this build. HEARTH_BENCH_BACKENDS=sqlite limits the backends (PostgreSQL: HEARTH_TEST_POSTGRES_URL, default
 //! postgres://postgres@127.0.0.1:5432/test; its scratch database is dropped at the end).
 //! `cargo bench -p server --bench platform` (builds this and the `hearth` binary in release). The
 //! clients share the machine's cores with the server and the database, so the figures are a floor.
@@ -40,7 +41,7 @@ use futures_util::StreamExt;
 use hearth::testing::{Backend, BenchServer as Server};
 use serde_json::{json, Value};
 use sqlx::Connection;
-use support::{env_num, load_average};
+use support::{builds, env_num, load_average, Build};
 
 const PASSWORD: &str = "Bench-passw0rd";
 const VOCABULARY: usize = 2_000;
@@ -80,32 +81,55 @@ fn cores() -> usize {
 
 async fn bench(backend: Backend) -> anyhow::Result<()> {
     println!("\n== {backend:?} ==");
-    let server = start_server(backend, "bench-platform", &[]).await?;
-    let outcome = async {
-        search_phase(&server, backend).await?;
-        upload_phase(&server).await?;
-        println!("3. rate limiter, counted in memory");
-        rate_phase(&server).await
+    let phases = std::env::var("HEARTH_BENCH_PHASES").unwrap_or_else(|_| "1,2,3".into());
+    let builds = builds()?;
+    let this_build = builds.last().expect("builds() always has this build");
+    if phases.contains('1') || phases.contains('2') {
+        let server = start_server(this_build, backend, "bench-platform", &[]).await?;
+        let outcome = async {
+            if phases.contains('1') {
+                search_phase(&server, backend).await?;
+            }
+            if phases.contains('2') {
+                upload_phase(&server).await?;
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        report_problems(&server);
+        server.finish().await;
+        outcome?;
     }
-    .await;
-    report_problems(&server);
-    server.finish().await;
-    outcome?;
-
-    let server = start_server(backend, "bench-platform-rl", &[("HEARTH_RATE_LIMIT_SHARED", "database")]).await?;
-    println!("3. rate limiter, counted in the database (HEARTH_RATE_LIMIT_SHARED=database)");
-    let outcome = rate_phase(&server).await;
-    report_problems(&server);
-    server.finish().await;
-    outcome
+    if phases.contains('3') {
+        // Every build on a fresh server, one after the other, so they see the same machine.
+        for (counted_in, env) in
+            [("memory", "memory"), ("the database (HEARTH_RATE_LIMIT_SHARED=database)", "database")]
+        {
+            for build in &builds {
+                println!("3. rate limiter, counted in {counted_in}: {} ({})", build.label, build.binary.display());
+                let server =
+                    start_server(build, backend, "bench-platform-rl", &[("HEARTH_RATE_LIMIT_SHARED", env)]).await?;
+                let outcome = rate_phase(&server).await;
+                report_problems(&server);
+                server.finish().await;
+                outcome?;
+            }
+        }
+    }
+    Ok(())
 }
 
-/// The `hearth` binary in release, large uploads allowed (see BenchServer for the rest).
-async fn start_server(backend: Backend, label: &str, extra_env: &[(&str, &str)]) -> anyhow::Result<Server> {
+/// A `hearth` binary in release, large uploads allowed (see BenchServer for the rest).
+async fn start_server(
+    build: &Build,
+    backend: Backend,
+    label: &str,
+    extra_env: &[(&str, &str)],
+) -> anyhow::Result<Server> {
     let upload_max = (64u64 << 20).to_string();
     let mut env = vec![("HEARTH_UPLOAD_MAX_BYTES", upload_max.as_str()), ("HEARTH_RATE_LIMIT_SHARED", "memory")];
     env.extend_from_slice(extra_env);
-    Server::start(std::path::Path::new(env!("CARGO_BIN_EXE_hearth")), backend, label, &env).await
+    Server::start(&build.binary, backend, label, &env).await
 }
 
 fn report_problems(server: &Server) {
@@ -361,7 +385,10 @@ async fn search_phase(server: &Server, backend: Backend) -> anyhow::Result<()> {
             continue;
         }
         let total = reply["data"]["totals"]["messages"].as_i64().unwrap_or(-1);
-        let shown = reply["data"]["results"]["messages"].as_array().map_or(0, Vec::len);
+        // One list of typed results, messages first.
+        let shown = reply["data"]["items"]
+            .as_array()
+            .map_or(0, |items| items.iter().filter(|item| item["type"] == "messages").count());
         ensure!(total < 0 || shown as i64 == total.min(20), "search {q:?}: {shown} shown of {total}");
         if i < 10 {
             continue; // warm-up

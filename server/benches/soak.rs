@@ -381,7 +381,7 @@ async fn sign_up(rest: &Rest, cluster: &Cluster, count: usize) -> anyhow::Result
             async move {
                 let body = json!({"username": name, "password": PASSWORD, "email": format!("{name}@example.org")});
                 let (status, reply) = rest.post(&base, "/api/auth/signup", None, body).await;
-                ensure!(status == 201, "signup {name}: {status} {reply}");
+                ensure!(status == 200, "signup {name}: {status} {reply}");
                 let data = &reply["data"];
                 Ok(Account {
                     index,

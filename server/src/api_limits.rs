@@ -1,5 +1,6 @@
 //! Request limits on every `/api` route (nchat's table): per signed-in user, else per address;
-//! auth routes per address; webhooks per webhook. Every answer carries `X-RateLimit-*`; over the
+//! auth routes per address; webhooks per webhook; translate, GIF search and link previews without
+//! a token under their own, lower, per-address limit. Every answer carries `X-RateLimit-*`; over the
 //! limit: 429 `RATE_LIMIT_EXCEEDED` with `Retry-After`. Counted in memory, or in the database
 //! when nodes share it (`HEARTH_RATE_LIMIT_SHARED=database`).
 
@@ -7,17 +8,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::api::error::{codes, ApiError};
+use app::api::caller::bearer_token;
+use app::api::error::{codes, ApiError, NchatError};
 use app::domain::rate_limit::{count_shared, Quota};
 use app::domain::store::now_ms;
 use app::domain::{sessions, AppState};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
-use axum::response::Response;
-use http::header::AUTHORIZATION;
+use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue};
-
-use crate::envelope::{render, Surface};
 
 /// Requests allowed per window, by route group.
 #[derive(Debug, Clone)]
@@ -27,6 +26,8 @@ pub struct ApiLimitConfig {
     pub search: u32,
     /// Per webhook, whoever calls it.
     pub webhook: u32,
+    /// Translate, GIF search and link previews, per address, for callers without a token.
+    pub anonymous_tools: u32,
     /// `/api/auth/*`, per address (the domain also limits attempts per account).
     pub auth: u32,
     pub window: Duration,
@@ -39,6 +40,9 @@ pub struct ApiLimits {
     pub app: AppState,
     pub config: Arc<ApiLimitConfig>,
 }
+
+/// The routes anyone may call, each counted per address under `anonymous_tools`.
+const ANONYMOUS_TOOLS: [&str; 3] = ["/api/translate", "/api/gif", "/api/link-preview"];
 
 const LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
 const REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
@@ -68,7 +72,7 @@ pub async fn limit_api(State(limits): State<ApiLimits>, request: Request, next: 
     } else {
         let error = ApiError::new(429, codes::RATE_LIMIT_EXCEEDED, "Rate limit exceeded. Please try again later.")
             .with_details(serde_json::json!({ "retryAfter": quota.resets_in, "limit": quota.limit }));
-        render(Surface::Nchat, &error)
+        NchatError(error).into_response()
     };
     add_headers(&mut response, &quota);
     response
@@ -94,15 +98,13 @@ fn bucket(limits: &ApiLimits, request: &Request) -> (String, u32) {
     }
     // Signed in: per user (the token's signature is checked; the session is not, which is
     // fine for counting). Otherwise per address.
-    let who = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .and_then(|(_, token)| sessions::token_user_id(&limits.app, token))
-        .map(|user| format!("user:{user}"))
-        .unwrap_or_else(|| format!("ip:{ip}"));
+    let user = bearer_token(request.headers()).and_then(|token| sessions::token_user_id(&limits.app, token));
+    let tool = ANONYMOUS_TOOLS.iter().any(|prefix| under(prefix));
+    if tool && user.is_none() {
+        // Each spends the server's upstream quota or makes it fetch a URL: strangers get less.
+        return (format!("api-tools:ip:{ip}"), config.anonymous_tools);
+    }
+    let who = user.map(|user| format!("user:{user}")).unwrap_or_else(|| format!("ip:{ip}"));
     if under("/api/upload") {
         (format!("api-upload:{who}"), config.upload)
     } else if under("/api/search") {

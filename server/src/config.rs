@@ -8,6 +8,7 @@ use std::time::Duration;
 use app::domain::livekit::LiveKit;
 use app::domain::settings::{Registration, Settings};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Debug, Parser)]
 #[command(name = "hearth", version, about = "Hearth: a self-hosted chat server")]
@@ -89,6 +90,12 @@ pub enum RateLimitStore {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RegistrationMode {
     Open,
     Invite,
@@ -106,11 +113,11 @@ pub struct ServeArgs {
     pub public_url: Option<String>,
     /// Secret that signs access tokens. Default: generated once and kept in <data dir>/jwt-secret.
     #[arg(long, env = "HEARTH_JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    pub jwt_secret: Option<SecretString>,
     /// Outgoing mail server, e.g. smtp://127.0.0.1:2525 or smtps://user:pass@mail.example.org.
     /// When unset, mails are logged and written to <data dir>/outbox.
     #[arg(long, env = "HEARTH_SMTP_URL", hide_env_values = true)]
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<SecretString>,
     /// Sender of Hearth's mails.
     #[arg(long, env = "HEARTH_MAIL_FROM", default_value = "Hearth <no-reply@hearth.localhost>")]
     pub mail_from: String,
@@ -144,6 +151,14 @@ pub struct ServeArgs {
     /// Requests per window to one webhook (`/api/webhook/{id}`), whoever sends them.
     #[arg(long, env = "HEARTH_API_LIMIT_WEBHOOK", default_value_t = 30)]
     pub api_limit_webhook: u32,
+    /// Requests per window to `/api/translate`, `/api/gif` and `/api/link-preview` from one address
+    /// without a token (signed-in callers count against HEARTH_API_LIMIT).
+    #[arg(long, env = "HEARTH_API_LIMIT_ANONYMOUS_TOOLS", default_value_t = 10)]
+    pub api_limit_anonymous_tools: u32,
+    /// `on`: translate, GIF search and link previews answer without a token (nchat's guide);
+    /// `off`: they need a signed-in caller.
+    #[arg(long, env = "HEARTH_ANONYMOUS_TOOLS", value_enum, default_value = "on")]
+    pub anonymous_tools: OnOff,
     /// Length of the `/api` rate-limit window, in seconds (`/api/auth/*` uses HEARTH_AUTH_LIMIT_PER_IP).
     #[arg(long, env = "HEARTH_API_LIMIT_WINDOW_SECS", default_value_t = 60)]
     pub api_limit_window_secs: u64,
@@ -190,6 +205,10 @@ pub struct ServeArgs {
     /// Seconds a call rings unanswered before it ends.
     #[arg(long, env = "HEARTH_CALL_RING_SECS", default_value_t = 45)]
     pub call_ring_secs: u64,
+    /// Key of incoming webhooks' HMAC signatures (`X-Webhook-Signature`, `X-Hub-Signature-256`,
+    /// `X-Hub-Signature`): a signed post must match it. Unset: signatures are not checked.
+    #[arg(long, env = "HEARTH_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<SecretString>,
     /// Largest file an upload may declare, in bytes.
     #[arg(long, env = "HEARTH_UPLOAD_MAX_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub upload_max_bytes: u64,
@@ -212,7 +231,7 @@ pub struct ServeArgs {
     pub livekit_api_key: Option<String>,
     /// LiveKit API secret, which signs call tokens.
     #[arg(long, env = "LIVEKIT_API_SECRET", hide_env_values = true)]
-    pub livekit_api_secret: Option<String>,
+    pub livekit_api_secret: Option<SecretString>,
     /// Lifetime of the LiveKit tokens Hearth mints, in seconds.
     #[arg(long, env = "HEARTH_LIVEKIT_TOKEN_TTL_SECS", default_value_t = 600)]
     pub livekit_token_ttl_secs: u64,
@@ -254,6 +273,7 @@ impl ServeArgs {
             upload: self.api_limit_upload,
             search: self.api_limit_search,
             webhook: self.api_limit_webhook,
+            anonymous_tools: self.api_limit_anonymous_tools,
             auth: self.auth_limit_per_ip,
             window: Duration::from_secs(self.api_limit_window_secs.max(1)),
             shared: self.rate_limit_shared == RateLimitStore::Database,
@@ -265,7 +285,8 @@ impl ServeArgs {
         let given =
             |value: &Option<String>| value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from);
         let url = given(&self.livekit_url);
-        match (given(&self.livekit_api_key), given(&self.livekit_api_secret)) {
+        let secret = self.livekit_api_secret.as_ref().map(|s| s.expose_secret().trim().to_string());
+        match (given(&self.livekit_api_key), secret.filter(|s| !s.is_empty())) {
             (Some(key), Some(secret)) => {
                 if let Some(url) = &url {
                     let schemes = ["ws://", "wss://", "http://", "https://"];
@@ -304,11 +325,14 @@ impl ServeArgs {
         settings.mail_from = self.mail_from.clone();
         settings.call_ring_timeout = Duration::from_secs(self.call_ring_secs.max(1));
         settings.integrations = self.integrations.settings(&self.storage.data_dir);
+        settings.anonymous_tools = self.anonymous_tools == OnOff::On;
         settings.upload_dir = self.storage.data_dir.join("uploads");
         settings.upload_max_bytes = self.upload_max_bytes;
         settings.upload_types =
             self.upload_types.split(',').map(|t| t.trim().to_ascii_lowercase()).filter(|t| !t.is_empty()).collect();
         settings.upload_url_ttl = Duration::from_secs(self.upload_url_ttl_secs.max(1));
+        settings.webhook_secret =
+            self.webhook_secret.clone().filter(|secret| !secret.expose_secret().trim().is_empty());
         settings
     }
 }

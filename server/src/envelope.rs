@@ -1,21 +1,24 @@
-//! The one place where both REST surfaces get their envelopes and statuses.
-//!
-//! On the way in, for the JSON routes: bodies are capped, must be a JSON object (ChatCLI: "Invalid
-//! JSON format."), and HTML form posts become JSON. On the way out: a server function's error
-//! (status 500 + `serverfnerror` header + `ApiError` JSON) becomes the surface's envelope with
-//! the error's own status, and any non-JSON 404/405 under a REST prefix becomes a JSON one.
+//! The way in to both REST surfaces: a path under a REST prefix that names no route is a 404, a
+//! route asked with a method it does not serve a 405, both in the surface's envelope; bodies are
+//! capped and must be a JSON object (ChatCLI: "Invalid JSON format."), and HTML form posts become
+//! JSON. ChatCLI's `session_token` is lifted out for the `Caller` extractor. Answers are never
+//! touched on the way out: each surface's error type (`ChatCliError`, `NchatError`) already
+//! renders its own envelope and status.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use app::api::error::{codes, ApiError};
-use axum::body::{to_bytes, Body, Bytes};
-use axum::extract::{Request, State};
+use app::api::caller::BodySessionToken;
+use app::api::error::{codes, ApiError, ChatCliError, NchatError};
+use app::api::request::BrowserFormPost;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, RETRY_AFTER};
-use http::{HeaderValue, Method, StatusCode};
-use serde_json::{json, Value};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderValue, Method};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// Which public API a path belongs to; each has its own error envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +31,11 @@ pub enum Surface {
 
 pub fn surface_of(method: &Method, path: &str) -> Option<Surface> {
     let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    // The catalogue's own server function (a language the browser switches to) is the browser
+    // app's, not nchat's: it keeps the crate's form body and codec.
+    if path.starts_with(app::locale::CATALOGUE_ROUTE_PREFIX) {
+        return None;
+    }
     if under("/api") {
         return Some(Surface::Nchat);
     }
@@ -43,6 +51,27 @@ pub fn surface_of(method: &Method, path: &str) -> Option<Surface> {
 
 const RESET_PAGE: &str = "/user/reset-password";
 
+/// The catalogue crate's function answers every failure with 500 and a line of text. Its path is
+/// under `/api`, so a failure takes nchat's envelope; one about the request's arguments (a missing
+/// field, a body that is not its form) is the client's mistake: 400. Its answers are left as they
+/// are when it succeeds.
+async fn catalogue_failure(response: Response) -> Response {
+    if response.status().is_success() {
+        return response;
+    }
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+    let arguments =
+        [b"Args|".as_slice(), b"Deserialization|", b"MissingArg|"].iter().any(|prefix| bytes.starts_with(prefix));
+    let error = if arguments || status.is_client_error() {
+        let status = if status.is_client_error() { status.as_u16() } else { 400 };
+        ApiError::new(status, codes::VALIDATION_ERROR, "Send locale and translations_id as a form.")
+    } else {
+        ApiError::new(status.as_u16(), codes::INTERNAL_ERROR, "The language could not be loaded.")
+    };
+    render(Surface::Nchat, error)
+}
+
 fn is_chat_page(path: &str) -> bool {
     match path.strip_prefix("/chat") {
         Some("") | Some("/") => true,
@@ -52,7 +81,6 @@ fn is_chat_page(path: &str) -> bool {
 }
 /// Routes whose body the reference ignores, so none (or anything) is fine.
 const BODY_IGNORED: &[&str] = &["/verify-connection"];
-const SERVER_FN_ERROR_HEADER: &str = "serverfnerror";
 
 #[derive(Clone)]
 pub struct EnvelopeConfig {
@@ -62,44 +90,85 @@ pub struct EnvelopeConfig {
     pub api_routes: Arc<ApiRoutes>,
 }
 
-/// The REST routes: the server functions' paths, plus axum routes given as patterns where a
-/// `{name}` segment matches any one segment (e.g. `/api/webhook/{id}/{token}`).
+/// The REST routes and the methods each serves: the server functions' paths, plus axum routes
+/// given as patterns where a `{name}` segment matches any one segment (`/api/webhook/{id}/{token}`).
 #[derive(Debug, Default)]
 pub struct ApiRoutes {
-    exact: HashSet<String>,
-    patterns: Vec<Vec<String>>,
+    exact: HashMap<String, Vec<Method>>,
+    patterns: Vec<(Vec<String>, Vec<Method>)>,
+}
+
+/// What the route table says of a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RouteMatch {
+    Served,
+    NoSuchRoute,
+    WrongMethod,
 }
 
 impl ApiRoutes {
-    /// Every registered server function's path, plus `patterns`.
-    pub fn new(patterns: &[&str]) -> Self {
-        let exact = leptos::server_fn::axum::server_fn_paths().map(|(path, _)| path.to_string()).collect();
-        let patterns = patterns.iter().map(|p| p.trim_matches('/').split('/').map(str::to_string).collect()).collect();
+    /// Every registered server function's path and method, plus the axum routes in `patterns`.
+    pub fn new(patterns: &[(&str, &[Method])]) -> Self {
+        let mut exact: HashMap<String, Vec<Method>> = HashMap::new();
+        for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+            exact.entry(path.to_string()).or_default().push(method);
+        }
+        let patterns = patterns
+            .iter()
+            .map(|(pattern, methods)| {
+                (pattern.trim_matches('/').split('/').map(str::to_string).collect(), methods.to_vec())
+            })
+            .collect();
         ApiRoutes { exact, patterns }
     }
 
-    pub fn contains(&self, path: &str) -> bool {
-        if self.exact.contains(path) {
-            return true;
+    fn methods(&self, path: &str) -> Option<&[Method]> {
+        if let Some(methods) = self.exact.get(path) {
+            return Some(methods);
         }
-        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-        self.patterns.iter().any(|pattern| {
-            pattern.len() == segments.len()
-                && pattern
-                    .iter()
-                    .zip(&segments)
-                    .all(|(want, got)| (want.starts_with('{') && !got.is_empty()) || want == got)
-        })
+        // Only the leading slash goes: axum does not match `/api/webhook/7/` to `/api/webhook/{id}`,
+        // so a trailing slash must leave an empty last segment that no pattern matches.
+        let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+        self.patterns
+            .iter()
+            .find(|(pattern, _)| {
+                pattern.len() == segments.len()
+                    && pattern
+                        .iter()
+                        .zip(&segments)
+                        .all(|(want, got)| (want.starts_with('{') && !got.is_empty()) || want == got)
+            })
+            .map(|(_, methods)| methods.as_slice())
+    }
+
+    /// HEAD is served wherever GET is.
+    pub fn find(&self, method: &Method, path: &str) -> RouteMatch {
+        let Some(methods) = self.methods(path) else { return RouteMatch::NoSuchRoute };
+        let asked = if method == Method::HEAD { &Method::GET } else { method };
+        if methods.contains(asked) || methods.contains(method) {
+            RouteMatch::Served
+        } else {
+            RouteMatch::WrongMethod
+        }
     }
 }
 
 pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
     let Some(surface) = surface_of(request.method(), &path) else {
-        return next.run(request).await;
+        let response = next.run(request).await;
+        if path.starts_with(app::locale::CATALOGUE_ROUTE_PREFIX) {
+            return catalogue_failure(response).await;
+        }
+        return response;
     };
-    if !config.api_routes.contains(&path) {
-        return render(surface, &ApiError::new(404, codes::NOT_FOUND, "No such route."));
+    match config.api_routes.find(request.method(), &path) {
+        RouteMatch::Served => {}
+        RouteMatch::NoSuchRoute => return render(surface, ApiError::new(404, codes::NOT_FOUND, "No such route.")),
+        RouteMatch::WrongMethod => {
+            let error = ApiError::new(405, codes::METHOD_NOT_ALLOWED, "This route does not accept that method.");
+            return render(surface, error);
+        }
     }
     // The presigned upload PUT streams raw bytes of any size; its handler caps and checks them.
     let raw_upload = request.method() == Method::PUT && path.starts_with("/api/upload/");
@@ -111,7 +180,7 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, ne
         if head {
             *request.method_mut() = Method::GET;
         }
-        let response = finish(surface, next.run(request).await).await;
+        let response = next.run(request).await;
         if head {
             let (parts, _) = response.into_parts();
             return Response::from_parts(parts, Body::empty());
@@ -128,10 +197,10 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, ne
                 codes::PAYLOAD_TOO_LARGE,
                 format!("Request body is larger than {} bytes.", config.body_limit_bytes),
             );
-            return render(surface, &error);
+            return render(surface, error);
         }
         Err(BodyRefused::TooSlow) => {
-            return render(surface, &ApiError::new(408, "REQUEST_TIMEOUT", "The request body did not arrive in time."));
+            return render(surface, ApiError::new(408, "REQUEST_TIMEOUT", "The request body did not arrive in time."));
         }
     };
     let is_form = header_starts_with(&parts.headers, CONTENT_TYPE, "application/x-www-form-urlencoded");
@@ -146,19 +215,31 @@ pub async fn envelope(State(config): State<EnvelopeConfig>, request: Request, ne
     };
     let json_body = match json_body {
         Ok(value) => value,
-        Err(error) => return render(surface, &error),
+        Err(error) => return render(surface, error),
     };
-    let form_fields = browser_form.then(|| json_body.clone());
-    let bytes = Bytes::from(json_body.to_string());
+    if browser_form {
+        // The reset route answers it with a redirect back to the page (see `BrowserFormPost`).
+        parts.extensions.insert(BrowserFormPost);
+    }
+    if surface == Surface::ChatCli {
+        // Where the `Caller` extractor finds ChatCLI's token (a blank one counts as none).
+        let token = json_body.get("session_token").and_then(Value::as_str).filter(|t| !t.trim().is_empty());
+        if let Some(token) = token {
+            parts.extensions.insert(BodySessionToken(token.to_string()));
+        }
+    }
+    // What routes read is the JSON the body became (a form's fields, duplicate keys settled as the
+    // last one), except a webhook's post: its signature covers the exact bytes sent.
+    let signed_as_sent = !is_form && path.starts_with("/api/webhook/");
+    let bytes = if signed_as_sent { bytes } else { Bytes::from(json_body.to_string()) };
     parts.headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     parts.headers.insert(CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-    // Leptos redirects HTML-accepting requests to their Referer; API callers get answers.
-    parts.headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
-    match form_fields {
-        Some(fields) => redirect_back_to_reset_page(response, &fields).await,
-        None => finish(surface, response).await,
+    // Leptos redirects HTML-accepting requests to their Referer; API callers get answers. Other
+    // Accept values stay: the audit export answers JSON or a file by it.
+    if header_contains(&parts.headers, ACCEPT, "text/html") {
+        parts.headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
     }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 /// Routes with their own HEAD handler (the readiness probe).
@@ -248,86 +329,29 @@ fn form_to_json(bytes: &[u8]) -> Result<Value, ApiError> {
     Ok(value)
 }
 
-/// Gives a finished response its surface's envelope where it is an error.
-async fn finish(surface: Surface, response: Response) -> Response {
-    match take_error(response).await {
-        Ok(error) => render(surface, &error),
-        Err(response) => response,
-    }
-}
-
 /// The surface's error envelope, with the error's status (and `Retry-After` on 429).
-pub fn render(surface: Surface, error: &ApiError) -> Response {
-    let status = StatusCode::from_u16(error.http_status).ok().filter(|s| s.is_client_error() || s.is_server_error());
-    let status = status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let body = match surface {
-        Surface::ChatCli => json!({ "status": "error", "message": error.message, "code": error.code }),
-        Surface::Nchat => json!({
-            "success": false,
-            "error": error.message,
-            "code": error.code,
-            "errorCode": error.code,
-            "details": error.details.clone().unwrap_or_else(|| json!({})),
-        }),
-    };
-    let mut response = (status, axum::Json(body)).into_response();
-    let retry_after = error.details.as_ref().and_then(|d| d.get("retryAfter")).and_then(Value::as_u64);
-    if let (StatusCode::TOO_MANY_REQUESTS, Some(seconds)) = (status, retry_after) {
-        response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(seconds));
+pub fn render(surface: Surface, error: ApiError) -> Response {
+    match surface {
+        Surface::ChatCli => ChatCliError(error).into_response(),
+        Surface::Nchat => NchatError(error).into_response(),
     }
-    response
 }
 
-async fn redirect_back_to_reset_page(response: Response, fields: &Value) -> Response {
-    let field = |name: &str| fields.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
-    let location = if response.status().is_success() {
-        format!("{RESET_PAGE}?done=1")
-    } else {
-        let message = match take_error(response).await {
-            Ok(error) => error.message,
-            Err(_) => "Something went wrong. Try again.".to_string(),
-        };
-        let query = serde_urlencoded::to_string([
-            ("token", field("token")),
-            ("username", field("username")),
-            ("error", message),
-        ])
-        .unwrap_or_default();
-        format!("{RESET_PAGE}?{query}")
-    };
-    let mut redirect = StatusCode::SEE_OTHER.into_response();
-    if let Ok(value) = HeaderValue::from_str(&location) {
-        redirect.headers_mut().insert(LOCATION, value);
-    }
-    redirect
-}
+/// `Path` for the nchat surface's axum routes: a segment that does not decode (e.g. not UTF-8)
+/// is a 400 in nchat's envelope instead of axum's plain-text refusal.
+pub struct NchatPath<T>(pub T);
 
-/// The `ApiError` inside a server function's error response, or the response itself when it is
-/// not one.
-async fn take_error(response: Response) -> Result<ApiError, Response> {
-    let status = response.status();
-    let is_server_fn_error = response.headers().contains_key(SERVER_FN_ERROR_HEADER);
-    let is_json = header_starts_with(response.headers(), CONTENT_TYPE, "application/json");
-    if is_server_fn_error {
-        let bytes = to_bytes(response.into_body(), 1024 * 1024).await.unwrap_or_default();
-        let error = serde_json::from_slice::<ApiError>(&bytes).unwrap_or_else(|_| ApiError::internal());
-        return Ok(error);
-    }
-    match status {
-        StatusCode::NOT_FOUND if !is_json => Ok(ApiError::new(404, codes::NOT_FOUND, "No such route.")),
-        StatusCode::METHOD_NOT_ALLOWED if !is_json => {
-            Ok(ApiError::new(405, codes::METHOD_NOT_ALLOWED, "This route does not accept that method."))
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for NchatPath<T> {
+    type Rejection = NchatError;
+
+    async fn from_request_parts(parts: &mut http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(NchatPath(value)),
+            Err(rejection) => {
+                let text: String = rejection.body_text().chars().take(200).collect();
+                Err(NchatError(ApiError::new(rejection.status().as_u16(), codes::BAD_REQUEST, text)))
+            }
         }
-        // Axum's own refusals are plain text (e.g. a path segment that is not UTF-8 once decoded).
-        _ if status.is_client_error() && !is_json => {
-            let bytes = to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
-            let text: String = String::from_utf8_lossy(&bytes).trim().chars().take(200).collect();
-            let message = if text.is_empty() { "The request was refused.".to_string() } else { text };
-            let code =
-                if status == StatusCode::PAYLOAD_TOO_LARGE { codes::PAYLOAD_TOO_LARGE } else { codes::BAD_REQUEST };
-            Ok(ApiError::new(status.as_u16(), code, message))
-        }
-        _ => Err(response),
     }
 }
 
@@ -336,17 +360,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn patterns_match_one_segment_per_placeholder() {
-        let routes = ApiRoutes { exact: HashSet::from(["/user/login".to_string()]), ..ApiRoutes::default() };
+    fn patterns_match_one_segment_per_placeholder_and_know_their_methods() {
         let routes = ApiRoutes {
-            patterns: vec![vec!["api".into(), "webhook".into(), "{id}".into(), "{token}".into()]],
-            ..routes
+            exact: HashMap::from([("/user/login".to_string(), vec![Method::POST])]),
+            patterns: vec![(vec!["api".into(), "webhook".into(), "{id}".into(), "{token}".into()], vec![Method::GET])],
         };
-        assert!(routes.contains("/user/login"));
-        assert!(routes.contains("/api/webhook/7/abc"));
-        assert!(!routes.contains("/api/webhook/7"));
-        assert!(!routes.contains("/api/webhook/7/abc/more"));
-        assert!(!routes.contains("/user/nope"));
+        assert_eq!(routes.find(&Method::POST, "/user/login"), RouteMatch::Served);
+        assert_eq!(routes.find(&Method::GET, "/user/login"), RouteMatch::WrongMethod);
+        assert_eq!(routes.find(&Method::GET, "/api/webhook/7/abc"), RouteMatch::Served);
+        assert_eq!(routes.find(&Method::HEAD, "/api/webhook/7/abc"), RouteMatch::Served);
+        assert_eq!(routes.find(&Method::POST, "/api/webhook/7/abc"), RouteMatch::WrongMethod);
+        assert_eq!(routes.find(&Method::GET, "/api/webhook/7"), RouteMatch::NoSuchRoute);
+        assert_eq!(routes.find(&Method::GET, "/api/webhook/7/abc/more"), RouteMatch::NoSuchRoute);
+        assert_eq!(routes.find(&Method::GET, "/api/webhook/7/"), RouteMatch::NoSuchRoute);
+        assert_eq!(routes.find(&Method::GET, "/api/webhook/7/abc/"), RouteMatch::NoSuchRoute);
+        assert_eq!(routes.find(&Method::POST, "/user/nope"), RouteMatch::NoSuchRoute);
     }
 
     #[test]

@@ -3,24 +3,24 @@
 
 use std::collections::HashMap;
 
-use app::api::error::{codes, ApiError};
-use app::api::files::upload_error;
+use app::api::error::{codes, ApiError, NchatError};
+use app::api::files::{upload_error, StoredBytes};
+use app::api::nchat::Success;
 use app::domain::files::{self, UploadError};
-use app::domain::sessions::{self, Caller};
-use app::domain::{AppState, DomainError};
+use app::domain::sessions::Caller;
+use app::domain::AppState;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, StatusCode};
-use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
-use crate::envelope::{render, Surface};
+use crate::envelope::NchatPath;
 
 fn nchat_error(error: ApiError) -> Response {
-    render(Surface::Nchat, &error)
+    NchatError(error).into_response()
 }
 
 /// The query string's parameters; an unreadable one reads as none (the signature check fails).
@@ -28,26 +28,11 @@ pub fn query_params(raw: Option<String>) -> HashMap<String, String> {
     raw.and_then(|q| serde_urlencoded::from_str(&q).ok()).unwrap_or_default()
 }
 
-/// The signed-in caller from `Authorization: Bearer`.
-pub async fn bearer_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let token = headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim().to_string())
-        .filter(|token| !token.is_empty());
-    let Some(token) = token else {
-        return Err(ApiError::nchat(DomainError::SignInRequired));
-    };
-    sessions::authenticate(state, &token).await.map_err(ApiError::nchat)
-}
-
 /// Receives the bytes of an announced upload. The URL's signature covers the file id, size, type
 /// and expiry; more bytes than declared are refused as they arrive.
 pub async fn put_upload(
     State(state): State<AppState>,
-    Path(file_id): Path<String>,
+    NchatPath(file_id): NchatPath<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -84,7 +69,7 @@ pub async fn put_upload(
         Ok(Some(received)) => match files::finish_put(&state, &pending, received).await {
             Ok(()) => (
                 StatusCode::OK,
-                axum::Json(json!({"success": true, "data": {"fileId": pending.file_id, "size": received}})),
+                axum::Json(Success::new(StoredBytes { file_id: pending.file_id.clone(), size: received })),
             )
                 .into_response(),
             Err(error) => nchat_error(upload_error(error)),
@@ -138,11 +123,11 @@ fn content_disposition(filename: &str) -> HeaderValue {
 }
 
 /// The file's bytes, for members of the chat it is attached to.
-pub async fn download(State(state): State<AppState>, Path(file_id): Path<String>, headers: HeaderMap) -> Response {
-    let caller = match bearer_caller(&state, &headers).await {
-        Ok(caller) => caller,
-        Err(error) => return nchat_error(error),
-    };
+pub async fn download(
+    State(state): State<AppState>,
+    NchatPath(file_id): NchatPath<String>,
+    caller: Caller,
+) -> Response {
     let file = match files::download(&state, &caller, &file_id).await {
         Ok(file) => file,
         Err(error) => return nchat_error(ApiError::nchat(error)),

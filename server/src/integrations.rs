@@ -7,6 +7,7 @@ use std::time::Duration;
 use app::domain::gif;
 use app::domain::integrations::{GifProvider, Integrations, Upstream};
 use clap::{Args, ValueEnum};
+use secrecy::{ExposeSecret, SecretString};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum GifProviderArg {
@@ -21,13 +22,13 @@ pub struct IntegrationArgs {
     pub translate_url: Option<String>,
     /// The translate server's API key, when it wants one.
     #[arg(long, env = "HEARTH_TRANSLATE_API_KEY", hide_env_values = true)]
-    pub translate_api_key: Option<String>,
+    pub translate_api_key: Option<SecretString>,
     /// The GIF service /api/gif searches.
     #[arg(long, env = "HEARTH_GIF_PROVIDER", value_enum, default_value = "giphy")]
     pub gif_provider: GifProviderArg,
     /// The GIF service's API key; unset: /api/gif answers 503.
     #[arg(long, env = "HEARTH_GIF_API_KEY", hide_env_values = true)]
-    pub gif_api_key: Option<String>,
+    pub gif_api_key: Option<SecretString>,
     /// Another base URL for the GIF service's API (a proxy, or a stand-in in tests).
     #[arg(long, env = "HEARTH_GIF_API_URL")]
     pub gif_api_url: Option<String>,
@@ -46,15 +47,22 @@ fn given(value: &Option<String>) -> Option<String> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(String::from)
 }
 
+/// A secret that was set to something other than blanks.
+fn given_secret(value: &Option<SecretString>) -> Option<SecretString> {
+    value.as_ref().filter(|v| !v.expose_secret().trim().is_empty()).map(|v| v.expose_secret().trim().into())
+}
+
 impl IntegrationArgs {
     pub fn settings(&self, data_dir: &Path) -> Integrations {
-        let translate = given(&self.translate_url)
-            .map(|url| Upstream { url: url.trim_end_matches('/').into(), api_key: given(&self.translate_api_key) });
+        let translate = given(&self.translate_url).map(|url| Upstream {
+            url: url.trim_end_matches('/').into(),
+            api_key: given_secret(&self.translate_api_key),
+        });
         let provider = match self.gif_provider {
             GifProviderArg::Giphy => GifProvider::Giphy,
             GifProviderArg::Tenor => GifProvider::Tenor,
         };
-        let gif = given(&self.gif_api_key).map(|key| {
+        let gif = given_secret(&self.gif_api_key).map(|key| {
             let url = given(&self.gif_api_url).unwrap_or_else(|| gif::default_url(provider).into());
             (provider, Upstream { url: url.trim_end_matches('/').into(), api_key: Some(key) })
         });

@@ -4,6 +4,7 @@
 // The server renders the app's deeply nested Leptos views (see app/src/lib.rs).
 #![recursion_limit = "512"]
 
+pub mod after_answer;
 pub mod api_limits;
 pub mod audit_export;
 pub mod config;
@@ -18,5 +19,6 @@ pub mod probes;
 pub mod security;
 pub mod startup;
 pub mod telemetry;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod webhooks;

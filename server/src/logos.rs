@@ -1,18 +1,18 @@
 //! `GET /api/logos/{name}`: serves the logos saved by `/api/save-svg` as images that cannot run
 //! anything, even when opened directly (CSP without scripts, no sniffing).
 
-use app::api::error::{codes, ApiError};
+use app::api::error::{codes, ApiError, NchatError};
 use app::domain::{logos, AppState};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 
-use crate::envelope::{render, Surface};
+use crate::envelope::NchatPath;
 
 pub const ROUTE: &str = "/api/logos/{name}";
 
-pub async fn serve(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    let not_found = || render(Surface::Nchat, &ApiError::new(404, codes::NOT_FOUND, "No such logo."));
+pub async fn serve(State(state): State<AppState>, NchatPath(name): NchatPath<String>) -> Response {
+    let not_found = || NchatError(ApiError::new(404, codes::NOT_FOUND, "No such logo.")).into_response();
     let Some(path) = logos::path_of(&state.settings.integrations.logo_dir, &name) else {
         return not_found();
     };

@@ -1,23 +1,28 @@
-//! Hearth's OpenAPI 3 document (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/api-docs`).
-//! Schemas come from the wire types (`utoipa::ToSchema`); operations from the table in `routes`,
-//! because server functions cannot carry `#[utoipa::path]`. A new route is one `op(…)` line there.
+//! Hearth's OpenAPI 3 document (`/openapi.json`, `/openapi.yaml`) and Swagger UI (`/api-docs`),
+//! derived from the routes' own types. A server function's argument struct is its request (its
+//! query, for GET) and its return type the reply, both deriving their schema; the method and path
+//! come from the function itself. The registry in `routes` adds only what the types cannot say:
+//! a tag, a summary, who may call, and a status other than 200. The axum routes (raw bytes, path
+//! segments, sockets) name their types there too.
 
 use std::sync::OnceLock;
 
-use app::api::{calls, chatcli, chats, nchat, tools, ws};
+use app::api::{app_config, audit, calls, chatcli, chats, files, health, nchat, profile, search, tools, webhooks, ws};
 use axum::response::{IntoResponse, Response};
 use http::header::CONTENT_TYPE;
+use http::Method;
+use leptos::server_fn::{Protocol, ServerFn};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
-    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required,
-    ResponseBuilder,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, KnownFormat, OpenApi, OpenApiBuilder, Paths, Ref, RefOr, Required,
+    ResponseBuilder, SchemaFormat,
 };
 use utoipa::ToSchema;
 
-use crate::envelope::Surface;
+use crate::envelope::{surface_of, Surface};
 
 /// How a route proves who calls.
 #[derive(Clone, Copy, PartialEq)]
@@ -27,668 +32,345 @@ pub enum Auth {
     Bearer,
     /// ChatCLI: `session_token` in the body, or the Bearer header.
     SessionToken,
+    /// A Bearer token if the caller has one (nchat's "Optional"): without one, an anonymous call.
+    OptionalBearer,
+}
+
+/// What a request carries.
+enum Input {
+    Nothing,
+    /// A JSON body of this schema; for GET and DELETE, the query's parameters.
+    Fields(Box<RefOr<Schema>>),
+    /// Raw bytes (the presigned upload).
+    Bytes,
 }
 
 /// What a successful call answers.
-#[derive(Clone, Copy)]
-pub enum Reply {
-    /// A named component, as is (ChatCLI).
-    Plain(&'static str),
-    /// nchat's `{success:true, data:<component>}`.
-    Data(&'static str),
-    /// nchat's envelope around data this document does not describe in detail.
-    AnyData,
+enum Output {
+    Json(Box<RefOr<Schema>>),
     /// Not JSON: the content type given.
     Raw(&'static str),
     /// A WebSocket upgrade (101); its frames are the `ClientFrame`/`ServerFrame`/`CallFrame` components.
     WebSocket,
 }
 
-/// One operation. `fields` lists the JSON body's (or for GET the query's) fields as
-/// `name:type`, a trailing `?` on the name marking it optional; types: `str`, `int`, `bool`, `id`,
-/// `[str]`, `[id]`, `obj`, `any`.
-pub struct Op {
-    pub method: HttpMethod,
-    pub path: &'static str,
-    pub surface: Surface,
+/// One operation of either API.
+pub struct Route {
+    pub method: Method,
+    pub path: String,
     pub tag: &'static str,
     pub summary: &'static str,
     pub auth: Auth,
-    pub fields: &'static str,
     pub status: u16,
-    pub reply: Reply,
+    input: Input,
+    output: Output,
+    /// Components the request and reply schemas refer to.
+    schemas: Vec<(String, RefOr<Schema>)>,
+    /// `Fields` go in a JSON body whatever the method.
+    json_body: bool,
 }
 
-#[allow(clippy::too_many_arguments)]
-const fn op(
-    method: HttpMethod,
-    path: &'static str,
-    surface: Surface,
-    tag: &'static str,
-    summary: &'static str,
-    auth: Auth,
-    fields: &'static str,
-    status: u16,
-    reply: Reply,
-) -> Op {
-    Op { method, path, surface, tag, summary, auth, fields, status, reply }
+impl Route {
+    /// Answers 201 Created.
+    fn created(mut self) -> Self {
+        self.status = 201;
+        self
+    }
+
+    pub fn surface(&self) -> Surface {
+        surface_of(&self.method, &self.path).unwrap_or(Surface::ChatCli)
+    }
+}
+
+/// A server function: its path, method, request and reply come from its type.
+fn call<F>(tag: &'static str, summary: &'static str, auth: Auth) -> Route
+where
+    F: ServerFn + ToSchema,
+    F::Output: ToSchema,
+{
+    let mut schemas = Vec::new();
+    F::schemas(&mut schemas);
+    let output = named::<F::Output>(&mut schemas);
+    Route {
+        method: F::Protocol::METHOD,
+        path: F::PATH.to_string(),
+        tag,
+        summary,
+        auth,
+        status: 200,
+        input: Input::Fields(Box::new(F::schema())),
+        output: Output::Json(Box::new(output)),
+        schemas,
+        json_body: false,
+    }
+}
+
+/// `T` as a component of the document, and a reference to it.
+fn named<T: ToSchema>(schemas: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
+    add::<T>(schemas);
+    Ref::from_schema_name(T::name()).into()
+}
+
+/// An axum route: its types are named here.
+fn axum_route(method: Method, path: &str, tag: &'static str, summary: &'static str, auth: Auth) -> Route {
+    Route {
+        method,
+        path: path.to_string(),
+        tag,
+        summary,
+        auth,
+        status: 200,
+        input: Input::Nothing,
+        output: Output::Raw("application/json"),
+        schemas: Vec::new(),
+        json_body: false,
+    }
+}
+
+impl Route {
+    fn fields<T: ToSchema>(mut self) -> Self {
+        T::schemas(&mut self.schemas);
+        self.input = Input::Fields(Box::new(T::schema()));
+        self
+    }
+
+    /// The fields travel as a JSON body even though the method is DELETE (nchat's audit deletion).
+    fn json_body(mut self) -> Self {
+        self.json_body = true;
+        self
+    }
+
+    fn bytes(mut self) -> Self {
+        self.input = Input::Bytes;
+        self
+    }
+
+    fn replies<T: ToSchema>(mut self) -> Self {
+        self.output = Output::Json(Box::new(named::<T>(&mut self.schemas)));
+        self
+    }
+
+    fn raw(mut self, content_type: &'static str) -> Self {
+        self.output = Output::Raw(content_type);
+        self
+    }
+
+    fn websocket(mut self) -> Self {
+        self.status = 101;
+        self.output = Output::WebSocket;
+        self
+    }
+}
+
+/// Every server function is an API route but the catalogue's own (a language's strings for the
+/// browser app, in the crate's codec, under a name the crate hashes); the authorization matrix
+/// still has a row for it.
+pub fn is_documented(server_fn_path: &str) -> bool {
+    !server_fn_path.starts_with(app::locale::CATALOGUE_ROUTE_PREFIX)
 }
 
 /// Every route of both APIs.
-pub fn routes() -> Vec<Op> {
-    use Auth::{Bearer, None as Open, SessionToken};
-    use HttpMethod::{Get, Post};
-    use Reply::{Data, Plain, Raw, WebSocket};
-    use Surface::{ChatCli as C, Nchat as N};
-    const TOKEN: &str = "session_token?:str";
+pub fn routes() -> Vec<Route> {
+    use Auth::{Bearer, None as Open, OptionalBearer, SessionToken as Token};
+    const ACCOUNTS: &str = "ChatCLI accounts";
+    const CHATS: &str = "ChatCLI chats";
+    const SOCKETS: &str = "WebSockets";
+    const AUTH: &str = "nchat auth";
+    const PROFILE: &str = "nchat profile";
+    const CALLS: &str = "Calls";
+    const TOOLS: &str = "Utilities";
+    const OPERATIONS: &str = "Operations";
+    const CONFIG: &str = "Configuration";
+    const AUDIT: &str = "Audit";
+    const UPLOADS: &str = "Uploads";
+    const SEARCH: &str = "Search";
+    const WEBHOOKS: &str = "Webhooks";
     vec![
-        // ChatCLI: connection and accounts.
-        op(
-            Post,
-            "/verify-connection",
-            C,
-            "ChatCLI accounts",
-            "Check the server is reachable",
-            Open,
-            "",
-            200,
-            Plain("MessageReply"),
-        ),
-        op(
-            Get,
-            "/verify-connection",
-            C,
-            "ChatCLI accounts",
-            "Check the server is reachable",
-            Open,
-            "",
-            200,
-            Plain("MessageReply"),
-        ),
-        op(
-            Post,
-            "/subscribe",
-            C,
-            "ChatCLI accounts",
-            "Subscribe an address to news",
-            Open,
-            "email:str",
-            200,
-            Plain("MessageReply"),
-        ),
-        op(
-            Get,
-            "/subscribe",
-            C,
-            "ChatCLI accounts",
-            "Subscribe an address to news",
-            Open,
-            "email:str",
-            200,
-            Plain("MessageReply"),
-        ),
-        op(
-            Post,
-            "/user/register",
-            C,
-            "ChatCLI accounts",
-            "Create an account",
-            Open,
-            "username:str, password:str, email:str, invite_code?:str",
-            201,
-            Plain("MessageReply"),
-        ),
-        op(
-            Post,
-            "/user/verify-email",
-            C,
-            "ChatCLI accounts",
-            "Confirm the mailed code",
-            Open,
-            "username:str, email_token:str",
-            200,
-            Plain("MessageReply"),
-        ),
-        op(
-            Post,
-            "/user/resend-verification",
-            C,
-            "ChatCLI accounts",
-            "Mail a new code",
-            Open,
-            "username:str",
-            200,
-            Plain("MessageReply"),
-        ),
-        op(
-            Post,
-            "/user/login",
-            C,
-            "ChatCLI accounts",
-            "Sign in",
-            Open,
-            "username:str, password:str",
-            200,
-            Plain("LoginReply"),
-        ),
-        op(
-            Post,
-            "/user/refresh-token",
-            C,
-            "ChatCLI accounts",
-            "Trade a refresh token for new tokens",
-            Open,
-            "refresh_token:str",
-            200,
-            Plain("RefreshReply"),
-        ),
-        op(
-            Post,
-            "/user/profile",
-            C,
-            "ChatCLI accounts",
-            "The caller's profile",
-            SessionToken,
-            TOKEN,
-            200,
-            Plain("ProfileReply"),
-        ),
-        op(
-            Post,
-            "/user/submit-profile",
-            C,
-            "ChatCLI accounts",
-            "Change name or address, disable or delete the account",
-            SessionToken,
-            "session_token?:str, username?:str, email?:str, disable?:bool, delete?:bool",
-            200,
-            Plain("SubmitProfileReply"),
-        ),
-        op(
-            Post,
-            "/user/change-password",
-            C,
-            "ChatCLI accounts",
-            "Change the password (ends every session)",
-            SessionToken,
-            "session_token?:str, current_password:str, new_password:str",
-            200,
-            Plain("MessageReply"),
-        ),
-        op(
-            Post,
-            "/user/logout",
-            C,
-            "ChatCLI accounts",
-            "End this session",
-            SessionToken,
-            "session_token?:str, refresh_token?:str",
-            200,
-            Plain("MessageReply"),
-        ),
-        op(
-            Post,
-            "/user/logout-all",
-            C,
-            "ChatCLI accounts",
-            "End every session",
-            SessionToken,
-            TOKEN,
-            200,
-            Plain("MessageReply"),
-        ),
-        op(
-            Post,
-            "/user/reset-password-request",
-            C,
-            "ChatCLI accounts",
-            "Mail a reset link",
-            Open,
-            "username?:str, email?:str",
-            200,
-            Plain("MessageReply"),
-        ),
-        op(
-            Post,
-            "/user/reset-password",
-            C,
-            "ChatCLI accounts",
-            "Set a new password with a reset link's token",
-            Open,
-            "username:str, token:str, password:str, confirm_password:str",
-            200,
-            Plain("MessageReply"),
-        ),
-        // ChatCLI: chats.
-        op(
-            Post,
-            "/chat/fetch-chats",
-            C,
-            "ChatCLI chats",
-            "The caller's chats",
-            SessionToken,
-            TOKEN,
-            200,
-            Plain("ChatList"),
-        ),
-        op(
-            Post,
-            "/chat/fetch-archived",
-            C,
-            "ChatCLI chats",
-            "The caller's archived chats",
-            SessionToken,
-            TOKEN,
-            200,
-            Plain("ChatList"),
-        ),
-        op(
-            Post,
-            "/chat/create-chat",
-            C,
-            "ChatCLI chats",
-            "Open (or un-archive) the chat with one person",
-            SessionToken,
-            "session_token?:str, receiver:str",
-            201,
-            Plain("ChatIdReply"),
-        ),
-        op(
-            Post,
-            "/chat/create-group",
-            C,
-            "ChatCLI chats",
-            "Create a group",
-            SessionToken,
-            "session_token?:str, name:str, members?:[str]",
-            201,
-            Plain("ChatIdReply"),
-        ),
-        op(
-            Post,
-            "/chat/add-members",
-            C,
-            "ChatCLI chats",
-            "Add people to a group",
-            SessionToken,
-            "session_token?:str, chatID:id, members:[str]",
-            200,
-            Plain("StatusReply"),
-        ),
-        op(
-            Post,
-            "/chat/remove-members",
-            C,
-            "ChatCLI chats",
-            "Remove people from a group",
-            SessionToken,
-            "session_token?:str, chatID:id, members:[str]",
-            200,
-            Plain("StatusReply"),
-        ),
-        op(
-            Post,
-            "/chat/get-members",
-            C,
-            "ChatCLI chats",
-            "A chat's members",
-            SessionToken,
-            "session_token?:str, chatID:id",
-            200,
-            Plain("MembersReply"),
-        ),
-        op(
-            Post,
-            "/chat/messages",
-            C,
-            "ChatCLI chats",
-            "A page of a chat's messages, oldest first",
-            SessionToken,
-            "session_token?:str, chatID:id, limit?:int, before?:id, after?:id",
-            200,
-            Plain("MessagesReply"),
-        ),
-        op(
-            Post,
-            "/chat/post-message",
-            C,
-            "ChatCLI chats",
-            "Post a message",
-            SessionToken,
-            "session_token?:str, chatID:id, text:str, nonce?:str",
-            201,
-            Plain("PostedReply"),
-        ),
-        op(
-            Post,
-            "/chat/mark-read",
-            C,
-            "ChatCLI chats",
-            "Mark a chat read up to a message",
-            SessionToken,
-            "session_token?:str, chatID:id, messageID:id",
-            200,
-            Plain("StatusReply"),
-        ),
-        op(
-            Post,
-            "/chat/archive-chat",
-            C,
-            "ChatCLI chats",
-            "Archive a chat",
-            SessionToken,
-            "session_token?:str, chatID:id",
-            200,
-            Plain("StatusReply"),
-        ),
-        op(
-            Post,
-            "/chat/unarchive-chat",
-            C,
-            "ChatCLI chats",
-            "Un-archive a chat",
-            SessionToken,
-            "session_token?:str, chatID:id",
-            200,
-            Plain("StatusReply"),
-        ),
-        op(
-            Post,
-            "/chat/call-token",
-            C,
-            "Calls",
-            "A LiveKit token for a call",
-            SessionToken,
-            "session_token?:str, call_id:str, chatID?:id",
-            200,
-            Plain("CallTokenReply"),
-        ),
-        // WebSockets.
-        op(
-            Get,
+        call::<chatcli::VerifyConnection>(ACCOUNTS, "Check the server is reachable", Open),
+        call::<chatcli::VerifyConnectionGet>(ACCOUNTS, "Check the server is reachable", Open),
+        call::<chatcli::Subscribe>(ACCOUNTS, "Subscribe an address to news", Open),
+        call::<chatcli::SubscribeGet>(ACCOUNTS, "Subscribe an address to news", Open),
+        call::<chatcli::Register>(ACCOUNTS, "Create an account", Open).created(),
+        call::<chatcli::VerifyEmail>(ACCOUNTS, "Confirm the mailed code", Open),
+        call::<chatcli::ResendVerification>(ACCOUNTS, "Mail a new code", Open),
+        call::<chatcli::Login>(ACCOUNTS, "Sign in", Open),
+        call::<chatcli::RefreshToken>(ACCOUNTS, "Trade a refresh token for new tokens", Open),
+        call::<chatcli::Profile>(ACCOUNTS, "The caller's profile", Token),
+        call::<chatcli::SubmitProfile>(ACCOUNTS, "Change name or address, disable or delete the account", Token),
+        call::<chatcli::GetLanguage>(ACCOUNTS, "The caller's saved language (Hearth's, for the browser app)", Token),
+        call::<chatcli::SetLanguage>(ACCOUNTS, "Save the caller's language (Hearth's, for the browser app)", Token),
+        call::<chatcli::ChangePassword>(ACCOUNTS, "Change the password (ends every session)", Token),
+        call::<chatcli::Logout>(ACCOUNTS, "End this session", Token),
+        call::<chatcli::LogoutAll>(ACCOUNTS, "End every session", Token),
+        call::<chatcli::ResetPasswordRequest>(ACCOUNTS, "Mail a reset link", Open),
+        call::<chatcli::ResetPassword>(ACCOUNTS, "Set a new password with a reset link's token", Open),
+        call::<chats::FetchChats>(CHATS, "The caller's chats", Token),
+        call::<chats::FetchArchived>(CHATS, "The caller's archived chats", Token),
+        call::<chats::CreateChat>(CHATS, "Open (or un-archive) the chat with one person", Token).created(),
+        call::<chats::CreateGroup>(CHATS, "Create a group", Token).created(),
+        call::<chats::AddMembers>(CHATS, "Add people to a group", Token),
+        call::<chats::RemoveMembers>(CHATS, "Remove people from a group", Token),
+        call::<chats::GetMembers>(CHATS, "A chat's members", Token),
+        call::<chats::Messages>(CHATS, "A page of a chat's messages, oldest first", Token),
+        call::<chats::PostMessage>(CHATS, "Post a message", Token).created(),
+        call::<chats::MarkRead>(CHATS, "Mark a chat read up to a message", Token),
+        call::<chats::ArchiveChat>(CHATS, "Archive a chat", Token),
+        call::<chats::UnarchiveChat>(CHATS, "Un-archive a chat", Token),
+        call::<calls::CallToken>(CALLS, "A LiveKit token for a call", Token),
+        axum_route(
+            Method::GET,
             "/ws",
-            C,
-            "WebSockets",
+            SOCKETS,
             "The live socket: send `auth` first (frames: ClientFrame in, ServerFrame out)",
             Open,
-            "",
-            101,
-            WebSocket,
-        ),
-        op(Get, "/ws/call/{call_id}", C, "WebSockets", "A call's socket (frames: CallFrame)", Open, "", 101, WebSocket),
-        op(Get, "/call/{call_id}", C, "WebSockets", "A call's socket, the reference's path", Open, "", 101, WebSocket),
-        // nchat: auth.
-        op(
-            Post,
-            "/api/auth/signup",
-            N,
-            "nchat auth",
-            "Create an account (the first is the owner)",
-            Open,
-            "email:str, password:str, username:str, displayName?:str, inviteCode?:str",
-            201,
-            Data("AuthData"),
-        ),
-        op(
-            Post,
-            "/api/auth/signin",
-            N,
-            "nchat auth",
-            "Sign in with e-mail or username",
-            Open,
-            "email:str, password:str",
-            200,
-            Data("AuthData"),
-        ),
-        op(
-            Post,
-            "/api/auth/refresh",
-            N,
-            "nchat auth",
-            "Trade a refresh token for new tokens",
-            Open,
-            "refreshToken:str",
-            200,
-            Data("TokenData"),
-        ),
-        op(
-            Post,
-            "/api/auth/verify-password",
-            N,
-            "nchat auth",
-            "Check the caller's password",
+        )
+        .websocket(),
+        axum_route(Method::GET, "/ws/call/{call_id}", SOCKETS, "A call's socket (frames: CallFrame)", Open).websocket(),
+        axum_route(Method::GET, "/call/{call_id}", SOCKETS, "A call's socket, the reference's path", Open).websocket(),
+        call::<nchat::Signup>(AUTH, "Create an account (the first is the owner)", Open),
+        call::<nchat::Signin>(AUTH, "Sign in with e-mail or username", Open),
+        call::<nchat::Refresh>(AUTH, "Trade a refresh token for new tokens", Open),
+        call::<nchat::VerifyPassword>(AUTH, "Check the caller's password (a wrong one: 401)", Bearer),
+        call::<nchat::ChangePassword>(AUTH, "Change the password (ends every session)", Bearer),
+        call::<nchat::VerifyEmail>(AUTH, "Confirm the mailed code", Open),
+        call::<nchat::ResendVerification>(AUTH, "Mail a new code", Open),
+        call::<nchat::Signout>(AUTH, "End this session", Bearer),
+        call::<profile::GetProfile>(PROFILE, "The caller's profile, with their language", Bearer),
+        call::<profile::PatchProfile>(
+            PROFILE,
+            "Change the caller's language (fields Hearth does not keep are ignored)",
             Bearer,
-            "password:str",
-            200,
-            Data("ValidData"),
         ),
-        op(
-            Post,
-            "/api/auth/change-password",
-            N,
-            "nchat auth",
-            "Change the password (ends every session)",
+        call::<calls::NchatCallToken>(CALLS, "A LiveKit token for a call", Bearer),
+        call::<tools::TranslateText>(TOOLS, "Translate text (LibreTranslate; without one, the text as sent)", Open),
+        call::<tools::GifSearch>(TOOLS, "Search GIFs (Giphy or Tenor)", Open),
+        call::<tools::LinkPreview>(TOOLS, "Title, description, image and site name of a public page", Open),
+        call::<tools::SaveSvg>(TOOLS, "Store a sanitised SVG logo (admins)", Bearer),
+        axum_route(Method::GET, crate::logos::ROUTE, TOOLS, "A saved logo", Open).raw("image/svg+xml"),
+        call::<health::Health>(OPERATIONS, "Liveness", Open),
+        axum_route(Method::GET, "/api/ready", OPERATIONS, "Readiness (503 when not ready)", Open)
+            .replies::<nchat::Success<crate::probes::Readiness>>(),
+        axum_route(Method::HEAD, "/api/ready", OPERATIONS, "The process answers (GET runs the checks)", Open),
+        axum_route(Method::GET, "/api/metrics", OPERATIONS, "Prometheus metrics", Open).raw("text/plain"),
+        call::<app_config::GetConfig>(CONFIG, "The app configuration", Open),
+        call::<app_config::ReplaceConfig>(CONFIG, "Update the configuration, deep-merged (admins)", Bearer),
+        call::<app_config::PatchConfig>(CONFIG, "Update part of the configuration, deep-merged (admins)", Bearer),
+        call::<audit::ListAudit>(AUDIT, "Query the audit log (nchat's entries and pagination)", Bearer),
+        call::<audit::CreateAudit>(AUDIT, "Add an audit entry", Bearer),
+        call::<audit::DeleteAudit>(AUDIT, "Delete audit entries (admins): by ids, olderThan or filters", Bearer)
+            .json_body(),
+        axum_route(
+            Method::GET,
+            "/api/audit/export",
+            AUDIT,
+            "Export the audit log (admins); without a format, the export options",
             Bearer,
-            "currentPassword:str, newPassword:str",
-            200,
-            Data("MessageData"),
-        ),
-        op(
-            Post,
-            "/api/auth/verify-email",
-            N,
-            "nchat auth",
-            "Confirm the mailed code",
-            Open,
-            "username?:str, email?:str, code:str",
-            200,
-            Data("NchatUser"),
-        ),
-        op(
-            Post,
-            "/api/auth/resend-verification",
-            N,
-            "nchat auth",
-            "Mail a new code",
-            Open,
-            "username?:str, email?:str",
-            200,
-            Data("MessageData"),
-        ),
-        op(
-            Post,
-            "/api/auth/signout",
-            N,
-            "nchat auth",
-            "End this session",
+        )
+        .fields::<crate::audit_export::ExportQuery>()
+        .raw("application/octet-stream"),
+        axum_route(
+            Method::POST,
+            "/api/audit/export",
+            AUDIT,
+            "Export the audit log (admins): a file, or JSON with Accept: application/json",
             Bearer,
-            "refreshToken?:str",
-            200,
-            Data("MessageData"),
-        ),
-        op(
-            Post,
-            "/api/calls/token",
-            N,
-            "Calls",
-            "A LiveKit token for a call",
-            Bearer,
-            "callId:str",
-            200,
-            Data("CallTokenData"),
-        ),
-        // nchat: utilities.
-        op(
-            Post,
-            "/api/translate",
-            N,
-            "Utilities",
-            "Translate text (LibreTranslate)",
-            Bearer,
-            "text:str, targetLanguage:str, sourceLanguage?:str",
-            200,
-            Data("TranslateData"),
-        ),
-        op(
-            Get,
-            "/api/gif",
-            N,
-            "Utilities",
-            "Search GIFs (Giphy or Tenor)",
-            Bearer,
-            "q:str, limit?:int",
-            200,
-            Data("GifData"),
-        ),
-        op(
-            Get,
-            "/api/link-preview",
-            N,
-            "Utilities",
-            "Title, description, image and site name of a public page",
-            Bearer,
-            "url:str",
-            200,
-            Data("LinkPreviewData"),
-        ),
-        op(
-            Post,
-            "/api/save-svg",
-            N,
-            "Utilities",
-            "Store a sanitised SVG logo (admins)",
-            Bearer,
-            "svg:str, filename:str",
-            201,
-            Data("SavedLogoData"),
-        ),
-        op(Get, "/api/logos/{name}", N, "Utilities", "A saved logo", Open, "", 200, Raw("image/svg+xml")),
+        )
+        .fields::<audit::ExportRequest>()
+        .raw("application/octet-stream"),
+        call::<files::UploadStatus>(UPLOADS, "Upload service status", Open),
+        call::<files::BeginUpload>(UPLOADS, "Start an upload: a presigned URL to PUT the bytes to", Bearer).created(),
+        axum_route(Method::PUT, "/api/upload/{file_id}", UPLOADS, "The file's bytes, to the presigned URL", Open)
+            .bytes()
+            .replies::<nchat::Success<files::StoredBytes>>(),
+        call::<files::CompleteUpload>(UPLOADS, "Finish an upload: nchat's attachment, on a new message", Bearer),
+        axum_route(Method::GET, "/api/files/{file_id}", UPLOADS, "Download a file", Bearer)
+            .raw("application/octet-stream"),
+        call::<search::QuickSearch>(SEARCH, "Quick search (anonymous callers find nothing)", OptionalBearer),
+        call::<search::AdvancedSearch>(SEARCH, "Search with filters (anonymous callers find nothing)", OptionalBearer),
+        call::<webhooks::CreateWebhook>(WEBHOOKS, "Create a webhook for a chat", Bearer).created(),
+        call::<webhooks::ListWebhooks>(WEBHOOKS, "A chat's webhooks", Bearer),
+        call::<webhooks::RevokeWebhook>(WEBHOOKS, "Revoke a webhook", Bearer),
+        axum_route(Method::DELETE, "/api/webhooks/{id}", WEBHOOKS, "Delete a webhook", Bearer)
+            .replies::<nchat::Success<webhooks::RevokedWebhook>>(),
+        axum_route(Method::GET, "/api/webhook/{id}", WEBHOOKS, "A webhook's info (token as ?token=)", Open)
+            .fields::<webhooks::TokenQuery>()
+            .replies::<nchat::Success<webhooks::PublicWebhookInfo>>(),
+        axum_route(Method::POST, "/api/webhook/{id}", WEBHOOKS, "Post through a webhook (token as ?token=)", Open)
+            .fields::<webhooks::WebhookPost>()
+            .replies::<nchat::Success<webhooks::WebhookPosted>>(),
+        axum_route(Method::GET, "/api/webhook/{id}/{token}", WEBHOOKS, "A webhook's info", Open)
+            .replies::<nchat::Success<webhooks::PublicWebhookInfo>>(),
+        axum_route(Method::POST, "/api/webhook/{id}/{token}", WEBHOOKS, "Post through a webhook", Open)
+            .fields::<webhooks::WebhookPost>()
+            .replies::<nchat::Success<webhooks::WebhookPosted>>(),
     ]
-    .into_iter()
-    .chain(other_routes())
-    .collect()
-}
-
-/// Routes whose wire types have no schema yet: described with their fields, answered as any data.
-fn other_routes() -> Vec<Op> {
-    use Auth::{Bearer, None as Open};
-    use HttpMethod::{Delete, Get, Head, Patch, Post, Put};
-    use Reply::{AnyData, Raw};
-    use Surface::Nchat as N;
-    const AUDIT_FILTER: &str = "action?:str, category?:str, actor?:str, from?:str, to?:str";
-    vec![
-        op(Get, "/api/health", N, "Operations", "Liveness", Open, "", 200, AnyData),
-        op(Get, "/api/ready", N, "Operations", "Readiness (503 when not ready)", Open, "", 200, Raw("application/json")),
-        op(Head, "/api/ready", N, "Operations", "Readiness (503 when not ready)", Open, "", 200, Raw("application/json")),
-        op(Get, "/api/metrics", N, "Operations", "Prometheus metrics", Open, "", 200, Raw("text/plain")),
-        op(Get, "/api/config", N, "Configuration", "The app configuration", Open, "history?:str", 200, AnyData),
-        op(Post, "/api/config", N, "Configuration", "Replace the configuration (admins)", Bearer, "", 200, AnyData),
-        op(Patch, "/api/config", N, "Configuration", "Change part of the configuration (admins)", Bearer, "", 200, AnyData),
-        op(Get, "/api/audit", N, "Audit", "Query the audit log", Bearer, "page?:str, limit?:str, action?:str, category?:str, actor?:str, from?:str, to?:str", 200, AnyData),
-        op(Post, "/api/audit", N, "Audit", "Add an audit entry", Bearer, "category:str, action:str, severity?:str, description:str, success?:bool, metadata?:obj, actor?:any", 201, AnyData),
-        op(Delete, "/api/audit", N, "Audit", "Delete audit entries (admins)", Bearer, AUDIT_FILTER, 200, AnyData),
-        op(Get, "/api/audit/export", N, "Audit", "Export the audit log (admins)", Bearer, "", 200, Raw("application/octet-stream")),
-        op(Get, "/api/upload", N, "Uploads", "Upload service status", Open, "", 200, AnyData),
-        op(Post, "/api/upload", N, "Uploads", "Start an upload: a presigned URL to PUT the bytes to", Bearer, "filename:str, contentType:str, size:int, channelId?:id, messageId?:id", 201, AnyData),
-        op(Put, "/api/upload/{file_id}", N, "Uploads", "The file's bytes, to the presigned URL", Open, "", 200, AnyData),
-        op(Post, "/api/upload/complete", N, "Uploads", "Finish an upload", Bearer, "fileId:str, chatID?:id, channelId?:id, text?:str", 200, AnyData),
-        op(Get, "/api/files/{file_id}", N, "Uploads", "Download a file", Bearer, "", 200, Raw("application/octet-stream")),
-        op(Get, "/api/search", N, "Search", "Quick search", Bearer, "q?:str, limit?:int, offset?:int", 200, AnyData),
-        op(Post, "/api/search", N, "Search", "Search with filters", Bearer, "query:str, types?:[str], channelIds?:[id], dateFrom?:any, dateTo?:any, sortBy?:str, sortOrder?:str, limit?:int, offset?:int", 200, AnyData),
-        op(Post, "/api/webhooks", N, "Webhooks", "Create a webhook for a chat", Bearer, "chatId:id, name:str", 201, AnyData),
-        op(Get, "/api/webhooks", N, "Webhooks", "A chat's webhooks", Bearer, "chatId:id", 200, AnyData),
-        op(Post, "/api/webhooks/revoke", N, "Webhooks", "Revoke a webhook", Bearer, "id:id", 200, AnyData),
-        op(Delete, "/api/webhooks/{id}", N, "Webhooks", "Delete a webhook", Bearer, "", 200, AnyData),
-        op(Get, "/api/webhook/{id}", N, "Webhooks", "A webhook's info (token as ?token=)", Open, "token?:str", 200, AnyData),
-        op(Post, "/api/webhook/{id}", N, "Webhooks", "Post through a webhook (token as ?token=)", Open, "content:str, username?:str, avatar_url?:str", 200, AnyData),
-        op(Get, "/api/webhook/{id}/{token}", N, "Webhooks", "A webhook's info", Open, "", 200, AnyData),
-        op(Post, "/api/webhook/{id}/{token}", N, "Webhooks", "Post through a webhook", Open, "content:str, username?:str, avatar_url?:str", 200, AnyData),
-    ]
-}
-
-fn schema_of(kind: &str) -> RefOr<Schema> {
-    match kind {
-        "str" => ObjectBuilder::new().schema_type(Type::String).into(),
-        "int" => ObjectBuilder::new().schema_type(Type::Integer).into(),
-        "bool" => ObjectBuilder::new().schema_type(Type::Boolean).into(),
-        "id" => <app::api::ids::Id as utoipa::PartialSchema>::schema(),
-        "obj" => ObjectBuilder::new().schema_type(Type::Object).into(),
-        _ => match kind.strip_prefix('[').and_then(|k| k.strip_suffix(']')) {
-            Some(inner) => ArrayBuilder::new().items(schema_of(inner)).into(),
-            None => ObjectBuilder::new().schema_type(SchemaType::AnyValue).into(),
-        },
-    }
-}
-
-/// `(name, type, required)` of each field in an `Op::fields` list.
-fn fields(list: &str) -> impl Iterator<Item = (&str, &str, bool)> {
-    list.split(',').map(str::trim).filter(|f| !f.is_empty()).map(|field| {
-        let (name, kind) = field.split_once(':').unwrap_or((field, "any"));
-        match name.strip_suffix('?') {
-            Some(name) => (name, kind, false),
-            None => (name, kind, true),
-        }
-    })
-}
-
-fn body_schema(list: &str) -> RefOr<Schema> {
-    let mut object = ObjectBuilder::new().schema_type(Type::Object);
-    for (name, kind, required) in fields(list) {
-        object = object.property(name, schema_of(kind));
-        if required {
-            object = object.required(name);
-        }
-    }
-    object.into()
-}
-
-fn component(name: &str) -> RefOr<Schema> {
-    Ref::from_schema_name(name).into()
 }
 
 fn json(schema: RefOr<Schema>) -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(schema)).build()
 }
 
-fn success(data: RefOr<Schema>) -> RefOr<Schema> {
-    ObjectBuilder::new()
-        .schema_type(Type::Object)
-        .property("success", ObjectBuilder::new().schema_type(Type::Boolean))
-        .property("data", data)
-        .required("success")
-        .required("data")
-        .into()
+fn http_method(method: &Method) -> HttpMethod {
+    match *method {
+        Method::POST => HttpMethod::Post,
+        Method::PUT => HttpMethod::Put,
+        Method::PATCH => HttpMethod::Patch,
+        Method::DELETE => HttpMethod::Delete,
+        Method::HEAD => HttpMethod::Head,
+        Method::OPTIONS => HttpMethod::Options,
+        _ => HttpMethod::Get,
+    }
 }
 
-fn operation(route: &Op) -> utoipa::openapi::path::Operation {
-    let mut builder = OperationBuilder::new().tag(route.tag).summary(Some(route.summary));
-    let verb = serde_json::to_value(&route.method).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
-    let id = format!("{verb}{}", route.path.replace(['/', '-', '{', '}'], "_")).to_lowercase();
-    builder = builder.operation_id(Some(id));
-    if matches!(route.method, HttpMethod::Get | HttpMethod::Delete | HttpMethod::Head) {
-        for (name, kind, required) in fields(route.fields) {
-            let required = if required { Required::True } else { Required::False };
-            builder = builder.parameter(
-                ParameterBuilder::new()
-                    .name(name)
-                    .parameter_in(ParameterIn::Query)
-                    .required(required)
-                    .schema(Some(schema_of(kind))),
-            );
+/// The properties of an object schema, as `(name, schema, required)`: also through `allOf` (a
+/// flattened struct) and references to the route's own components.
+fn properties(schema: &RefOr<Schema>, components: &[(String, RefOr<Schema>)]) -> Vec<(String, RefOr<Schema>, bool)> {
+    match schema {
+        RefOr::T(Schema::Object(object)) => object
+            .properties
+            .iter()
+            .map(|(name, property)| (name.clone(), property.clone(), object.required.contains(name)))
+            .collect(),
+        RefOr::T(Schema::AllOf(all)) => all.items.iter().flat_map(|item| properties(item, components)).collect(),
+        RefOr::Ref(reference) => {
+            let name = reference.ref_location.rsplit('/').next().unwrap_or_default();
+            components.iter().find(|(known, _)| known == name).map_or_else(Vec::new, |(_, s)| properties(s, components))
         }
-    } else if route.method == HttpMethod::Put {
-        let bytes = ContentBuilder::new()
-            .schema(Some(
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary))),
-            ))
-            .build();
-        builder =
-            builder.request_body(Some(RequestBodyBuilder::new().content("application/octet-stream", bytes).build()));
-    } else {
-        let body = RequestBodyBuilder::new().content("application/json", json(body_schema(route.fields)));
-        builder = builder.request_body(Some(body.required(Some(Required::True)).build()));
+        _ => Vec::new(),
+    }
+}
+
+fn operation(route: &Route) -> utoipa::openapi::path::Operation {
+    let mut builder = OperationBuilder::new().tag(route.tag).summary(Some(route.summary));
+    let id = format!("{}{}", route.method, route.path.replace(['/', '-', '{', '}'], "_")).to_lowercase();
+    builder = builder.operation_id(Some(id));
+    let in_query = matches!(route.method, Method::GET | Method::DELETE | Method::HEAD) && !route.json_body;
+    match &route.input {
+        Input::Nothing => {}
+        Input::Fields(schema) if in_query => {
+            for (name, schema, required) in properties(schema.as_ref(), &route.schemas) {
+                let required = if required { Required::True } else { Required::False };
+                builder = builder.parameter(
+                    ParameterBuilder::new()
+                        .name(name)
+                        .parameter_in(ParameterIn::Query)
+                        .required(required)
+                        .schema(Some(schema)),
+                );
+            }
+        }
+        Input::Fields(schema) => {
+            let body = RequestBodyBuilder::new().content("application/json", json(schema.as_ref().clone()));
+            builder = builder.request_body(Some(body.required(Some(Required::True)).build()));
+        }
+        Input::Bytes => {
+            let binary = ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+            let bytes = ContentBuilder::new().schema(Some(binary)).build();
+            builder = builder
+                .request_body(Some(RequestBodyBuilder::new().content("application/octet-stream", bytes).build()));
+        }
     }
     for segment in route.path.split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')) {
         builder = builder.parameter(
@@ -696,19 +378,20 @@ fn operation(route: &Op) -> utoipa::openapi::path::Operation {
                 .name(segment)
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
-                .schema(Some(schema_of("str"))),
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
         );
     }
-    let ok = ResponseBuilder::new().description("Success");
-    let ok = match route.reply {
-        Reply::Plain(name) => ok.content("application/json", json(component(name))),
-        Reply::Data(name) => ok.content("application/json", json(success(component(name)))),
-        Reply::AnyData => ok.content("application/json", json(success(schema_of("any")))),
-        Reply::Raw(kind) => ok.content(kind, ContentBuilder::new().build()),
-        Reply::WebSocket => ResponseBuilder::new().description("Switching Protocols to a WebSocket"),
+    let ok = match &route.output {
+        Output::Json(schema) => {
+            ResponseBuilder::new().description("Success").content("application/json", json(schema.as_ref().clone()))
+        }
+        Output::Raw(kind) => {
+            ResponseBuilder::new().description("Success").content(*kind, ContentBuilder::new().build())
+        }
+        Output::WebSocket => ResponseBuilder::new().description("Switching Protocols to a WebSocket"),
     };
     builder = builder.response(route.status.to_string(), ok.build());
-    let error = match route.surface {
+    let error = match route.surface() {
         Surface::ChatCli => "ChatCliError",
         Surface::Nchat => "NchatError",
     };
@@ -716,11 +399,11 @@ fn operation(route: &Op) -> utoipa::openapi::path::Operation {
         "default",
         ResponseBuilder::new()
             .description("An error, in the surface's envelope")
-            .content("application/json", json(component(error))),
+            .content("application/json", json(Ref::from_schema_name(error).into())),
     );
     match route.auth {
         Auth::Bearer => builder = builder.security(SecurityRequirement::new("bearerAuth", Vec::<String>::new())),
-        Auth::SessionToken => {
+        Auth::SessionToken | Auth::OptionalBearer => {
             builder = builder
                 .security(SecurityRequirement::new("bearerAuth", Vec::<String>::new()))
                 .security(SecurityRequirement::default());
@@ -744,6 +427,12 @@ fn error_envelopes() -> Vec<(String, RefOr<Schema>)> {
         .property("status", ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["error"])))
         .property("message", string())
         .property("code", string())
+        .property(
+            "details",
+            ObjectBuilder::new()
+                .schema_type(Type::Object)
+                .description(Some("Present when the problem names more, e.g. `{\"field\":\"password\"}`")),
+        )
         .required("status")
         .required("message");
     let nchat = ObjectBuilder::new()
@@ -762,35 +451,15 @@ fn error_envelopes() -> Vec<(String, RefOr<Schema>)> {
 
 pub fn document() -> OpenApi {
     let mut paths = Paths::new();
-    for route in routes() {
-        paths.add_path_operation(route.path, vec![route.method.clone()], operation(&route));
-    }
     let mut schemas = error_envelopes();
-    add::<chatcli::MessageReply>(&mut schemas);
-    add::<chatcli::LoginReply>(&mut schemas);
-    add::<chatcli::RefreshReply>(&mut schemas);
-    add::<chatcli::ProfileReply>(&mut schemas);
-    add::<chatcli::SubmitProfileReply>(&mut schemas);
-    add::<chats::ChatList>(&mut schemas);
-    add::<chats::ChatIdReply>(&mut schemas);
-    add::<chats::MembersReply>(&mut schemas);
-    add::<chats::MessagesReply>(&mut schemas);
-    add::<chats::PostedReply>(&mut schemas);
-    add::<chats::StatusReply>(&mut schemas);
-    add::<calls::CallTokenReply>(&mut schemas);
-    add::<calls::CallTokenData>(&mut schemas);
+    for mut route in routes() {
+        paths.add_path_operation(&route.path, vec![http_method(&route.method)], operation(&route));
+        schemas.append(&mut route.schemas);
+    }
+    // The WebSocket frames, which no HTTP route names.
     add::<calls::CallFrame>(&mut schemas);
     add::<ws::ClientFrame>(&mut schemas);
     add::<ws::ServerFrame>(&mut schemas);
-    add::<nchat::AuthData>(&mut schemas);
-    add::<nchat::TokenData>(&mut schemas);
-    add::<nchat::ValidData>(&mut schemas);
-    add::<nchat::MessageData>(&mut schemas);
-    add::<nchat::NchatUser>(&mut schemas);
-    add::<tools::TranslateData>(&mut schemas);
-    add::<tools::GifData>(&mut schemas);
-    add::<tools::LinkPreviewData>(&mut schemas);
-    add::<tools::SavedLogoData>(&mut schemas);
     let bearer = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build();
     let components = ComponentsBuilder::new()
         .schemas_from_iter(schemas)
@@ -828,15 +497,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_operation_is_listed_once_with_known_field_types() {
+    fn each_operation_is_listed_once() {
         let mut seen = std::collections::HashSet::new();
         for route in routes() {
-            let method = serde_json::to_string(&route.method).unwrap_or_default();
-            assert!(seen.insert(format!("{method} {}", route.path)), "{method} {} listed twice", route.path);
-            for (name, kind, _) in fields(route.fields) {
-                let known = ["str", "int", "bool", "id", "obj", "any", "[str]", "[id]"];
-                assert!(known.contains(&kind), "{} field {name}: unknown type {kind}", route.path);
-            }
+            assert!(
+                seen.insert(format!("{} {}", route.method, route.path)),
+                "{} {} listed twice",
+                route.method,
+                route.path
+            );
+        }
+    }
+
+    #[test]
+    fn every_server_function_is_in_the_registry() {
+        let listed: std::collections::HashSet<(String, String)> =
+            routes().iter().map(|route| (route.method.to_string(), route.path.clone())).collect();
+        for (path, method) in leptos::server_fn::axum::server_fn_paths().filter(|(path, _)| is_documented(path)) {
+            assert!(listed.contains(&(method.to_string(), path.to_string())), "{method} {path} has no registry entry");
         }
     }
 }

@@ -17,6 +17,7 @@ use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{file_and_error_handler_with_context, generate_route_list, LeptosRoutes};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -42,7 +43,7 @@ pub async fn open_store(storage: &crate::config::StorageArgs) -> anyhow::Result<
 
 /// The secret that signs access tokens: configured, or generated once and kept in the data folder.
 fn jwt_secret(config: &ServeArgs) -> anyhow::Result<Vec<u8>> {
-    if let Some(secret) = config.jwt_secret.as_ref().filter(|s| !s.is_empty()) {
+    if let Some(secret) = config.jwt_secret.as_ref().map(|s| s.expose_secret()).filter(|s| !s.is_empty()) {
         anyhow::ensure!(secret.len() >= 32, "HEARTH_JWT_SECRET must be at least 32 characters");
         return Ok(secret.as_bytes().to_vec());
     }
@@ -72,7 +73,7 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 /// The shared state and this node's hub. `public_url` is where mailed links point.
 pub async fn build_state(config: &ServeArgs, public_url: String) -> anyhow::Result<(AppState, Arc<Hub>)> {
     let store = open_store(&config.storage).await?;
-    let mailer = match config.smtp_url.as_ref().filter(|u| !u.is_empty()) {
+    let mailer = match config.smtp_url.as_ref().map(|u| u.expose_secret()).filter(|u| !u.is_empty()) {
         Some(url) => Mailer::smtp(url, &config.mail_from).map_err(anyhow::Error::msg)?,
         None => {
             let outbox = config.storage.data_dir.join("outbox");
@@ -92,6 +93,7 @@ pub async fn build_state(config: &ServeArgs, public_url: String) -> anyhow::Resu
 }
 
 pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
+    use http::Method;
     let observed = Observed { metrics: Arc::default(), app: state.clone(), hub: hub.clone() };
     let limits = ApiLimits { app: state.clone(), config: Arc::new(config.api_limits()) };
     let live = Live { app: state.clone(), hub, config: Arc::new(config.live_config()) };
@@ -126,19 +128,21 @@ pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
                 body_limit_bytes: config.body_limit_bytes,
                 // Axum routes under the REST prefixes that are not server functions go here.
                 api_routes: Arc::new(ApiRoutes::new(&[
-                    "/api/ready",
-                    "/api/metrics",
-                    "/api/audit/export",
-                    "/api/upload/{fileId}",
-                    "/api/files/{fileId}",
-                    "/api/webhook/{id}",
-                    "/api/webhook/{id}/{token}",
-                    "/api/webhooks/{id}",
-                    crate::logos::ROUTE,
+                    ("/api/ready", &[Method::GET, Method::HEAD]),
+                    ("/api/metrics", &[Method::GET]),
+                    ("/api/audit/export", &[Method::GET, Method::POST]),
+                    ("/api/upload/{fileId}", &[Method::PUT]),
+                    ("/api/files/{fileId}", &[Method::GET]),
+                    ("/api/webhook/{id}", &[Method::GET, Method::POST]),
+                    ("/api/webhook/{id}/{token}", &[Method::GET, Method::POST]),
+                    ("/api/webhooks/{id}", &[Method::DELETE]),
+                    (crate::logos::ROUTE, &[Method::GET]),
                 ])),
             },
             envelope,
         ))
+        // A logout's own socket closes once its answer is out (see `after_answer`).
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::after_answer::publish_held_events))
         // Outside the envelope: limits answer before any work, and metrics count every answer.
         .layer(axum::middleware::from_fn_with_state(limits, crate::api_limits::limit_api))
         .layer(axum::middleware::from_fn_with_state(observed.metrics, crate::observe::record_requests));
@@ -154,7 +158,10 @@ pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
 fn platform_routes(state: AppState, observed: Observed) -> Router<LeptosOptions> {
     Router::new()
         .route("/api/ready", get(crate::probes::ready).with_state(state.clone()))
-        .route("/api/audit/export", get(crate::audit_export::export).with_state(state))
+        .route(
+            "/api/audit/export",
+            get(crate::audit_export::export).post(crate::audit_export::export_post).with_state(state),
+        )
         .route("/api/metrics", get(crate::observe::metrics).with_state(observed))
 }
 

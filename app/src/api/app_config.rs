@@ -1,26 +1,35 @@
 //! `/api/config`: the app configuration. GET is public and cacheable (ETag, If-None-Match → 304);
-//! POST replaces and PATCH deep-merges, for admins; `?history=true` (admins) adds the changes.
+//! POST and PATCH deep-merge a change into it, for admins; `?history=true` (admins) adds the
+//! changes.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json, PatchJson};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
+#[cfg(feature = "ssr")]
+use super::error::codes;
+use super::error::NchatError;
 use super::nchat::Success;
 #[cfg(feature = "ssr")]
 use super::request::{caller, header, set_header, set_status, state};
+#[cfg(feature = "ssr")]
 use super::ApiError;
 #[cfg(feature = "ssr")]
-use crate::domain::app_config;
+use crate::domain::{app_config, DomainError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigData {
-    /// nchat's AppConfig: setup, owner, branding, theme, features.
+    /// nchat's AppConfig, every section of it.
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
     pub config: Value,
     /// The configuration's version: "0" until the first change, then one more per change.
     pub version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Vec<Object>>))]
     pub history: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -35,17 +44,23 @@ fn etag(version: i64) -> String {
     format!("\"config-v{version}\"")
 }
 
-#[server(prefix = "/api", endpoint = "config", input = GetUrl, output = Json)]
-pub async fn get_config(history: Option<String>) -> Result<Success<ConfigData>, ApiError> {
+#[server(prefix = "/api", endpoint = "config", input = GetUrl, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn get_config(history: Option<String>) -> Result<Success<ConfigData>, NchatError> {
     let state = state()?;
     let with_history = match history.as_deref().map(str::trim) {
         None | Some("") | Some("false") | Some("0") => false,
         Some("true") | Some("1") => true,
-        Some(_) => return Err(ApiError::bad_request("history must be true or false.")),
+        Some(_) => return Err(ApiError::bad_request("history must be true or false.").into()),
     };
     let history = if with_history {
-        let caller = caller(&state, None).await.map_err(ApiError::nchat)?;
-        Some(app_config::history(&state, &caller, HISTORY_LIMIT).await.map_err(ApiError::nchat)?)
+        // nchat answers 403 to anyone but an admin here, a caller without a token included.
+        let refused = || ApiError::new(403, codes::FORBIDDEN, "Admin access required for history");
+        let caller = caller(&state).await.map_err(|_| refused())?;
+        let history = app_config::history(&state, &caller, HISTORY_LIMIT).await;
+        Some(history.map_err(|error| match error {
+            DomainError::Forbidden(_) => refused(),
+            other => ApiError::nchat(other),
+        })?)
     } else {
         None
     };
@@ -72,23 +87,24 @@ pub async fn get_config(history: Option<String>) -> Result<Success<ConfigData>, 
     }))
 }
 
-/// Full replace: fields the body leaves out take their defaults.
-#[server(prefix = "/api", endpoint = "config", input = Json, output = Json)]
-pub async fn replace_config(#[server(flatten)] config: Map<String, Value>) -> Result<Success<ConfigData>, ApiError> {
-    change(config, false).await
+/// nchat's "full update": deep-merged like PATCH (what the body leaves out stays), and a
+/// `setup.currentStep` is added to `setup.visitedSteps`.
+#[server(prefix = "/api", endpoint = "config", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn replace_config(#[server(flatten)] config: Map<String, Value>) -> Result<Success<ConfigData>, NchatError> {
+    Ok(change(config, app_config::Change::Post).await?)
 }
 
 /// Partial update: deep-merged into the current configuration.
-#[server(prefix = "/api", endpoint = "config", input = PatchJson, output = Json)]
-pub async fn patch_config(#[server(flatten)] changes: Map<String, Value>) -> Result<Success<ConfigData>, ApiError> {
-    change(changes, true).await
+#[server(prefix = "/api", endpoint = "config", input = PatchJson, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn patch_config(#[server(flatten)] changes: Map<String, Value>) -> Result<Success<ConfigData>, NchatError> {
+    Ok(change(changes, app_config::Change::Patch).await?)
 }
 
 #[cfg(feature = "ssr")]
-async fn change(update: Map<String, Value>, merge: bool) -> Result<Success<ConfigData>, ApiError> {
+async fn change(update: Map<String, Value>, how: app_config::Change) -> Result<Success<ConfigData>, ApiError> {
     let state = state()?;
-    let caller = caller(&state, None).await.map_err(ApiError::nchat)?;
-    let updated = app_config::update(&state, &caller, update, merge).await.map_err(ApiError::nchat)?;
+    let caller = caller(&state).await.map_err(ApiError::nchat)?;
+    let updated = app_config::update(&state, &caller, update, how).await.map_err(ApiError::nchat)?;
     Ok(Success::new(ConfigData {
         config: updated.config,
         version: updated.version.to_string(),

@@ -4,11 +4,14 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::error::{ChatCliError, NchatError};
 use super::ids::Id;
 use super::nchat::Success;
 #[cfg(feature = "ssr")]
 use super::request::{caller, state};
+#[cfg(feature = "ssr")]
 use super::ApiError;
 #[cfg(feature = "ssr")]
 use crate::domain::{calls, livekit, DomainError};
@@ -100,14 +103,14 @@ pub struct CallTokenData {
 }
 
 /// A member's LiveKit token for a ringing or active call; `chatID`, when given, must be the call's.
-#[server(prefix = "/chat", endpoint = "call-token", input = Json, output = Json)]
+#[server(prefix = "/chat", endpoint = "call-token", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn call_token(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     #[server(rename = "chatID")] chat_id: Option<Id>,
     call_id: String,
-) -> Result<CallTokenReply, ApiError> {
+) -> Result<CallTokenReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     let (call, token) =
         calls::token(&state, &caller, call_id.trim(), chat_id.map(i64::from)).await.map_err(DomainError::from)?;
     Ok(CallTokenReply {
@@ -119,12 +122,12 @@ pub async fn call_token(
 }
 
 /// The same for nchat clients (Bearer token).
-#[server(prefix = "/api/calls", endpoint = "token", input = Json, output = Json)]
+#[server(prefix = "/api/calls", endpoint = "token", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn nchat_call_token(
     #[server(rename = "callId")] call_id: String,
-) -> Result<Success<CallTokenData>, ApiError> {
+) -> Result<Success<CallTokenData>, NchatError> {
     let state = state()?;
-    let caller = caller(&state, None).await.map_err(ApiError::nchat)?;
+    let caller = caller(&state).await.map_err(ApiError::nchat)?;
     let (call, token) =
         calls::token(&state, &caller, call_id.trim(), None).await.map_err(|e| ApiError::nchat(DomainError::from(e)))?;
     Ok(Success::new(CallTokenData {

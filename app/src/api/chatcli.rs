@@ -4,10 +4,13 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 #[cfg(feature = "ssr")]
-use super::request::{caller, client_ip, set_status, state};
-use super::ApiError;
+use super::error::ApiError;
+use super::error::ChatCliError;
+#[cfg(feature = "ssr")]
+use super::request::{caller, client_ip, request_language, set_status, state};
 #[cfg(feature = "ssr")]
 use crate::domain::{accounts, sessions};
 
@@ -64,36 +67,38 @@ pub struct SubmitProfileReply {
     pub message: String,
 }
 
-#[server(prefix = "", endpoint = "verify-connection", input = Json, output = Json)]
-pub async fn verify_connection() -> Result<MessageReply, ApiError> {
+#[server(prefix = "", endpoint = "verify-connection", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn verify_connection() -> Result<MessageReply, ChatCliError> {
     Ok(MessageReply::new("Server is reachable!"))
 }
 
-#[server(prefix = "", endpoint = "verify-connection", input = GetUrl, output = Json)]
-pub async fn verify_connection_get() -> Result<MessageReply, ApiError> {
+#[server(prefix = "", endpoint = "verify-connection", input = GetUrl, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn verify_connection_get() -> Result<MessageReply, ChatCliError> {
     Ok(MessageReply::new("Server is reachable!"))
 }
 
-#[server(prefix = "", endpoint = "subscribe", input = Json, output = Json)]
-pub async fn subscribe(email: String) -> Result<MessageReply, ApiError> {
+#[server(prefix = "", endpoint = "subscribe", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn subscribe(email: String) -> Result<MessageReply, ChatCliError> {
     accounts::subscribe(&state()?, &email, client_ip()).await?;
     Ok(MessageReply::new("Subscription successful."))
 }
 
-#[server(prefix = "", endpoint = "subscribe", input = GetUrl, output = Json)]
-pub async fn subscribe_get(email: String) -> Result<MessageReply, ApiError> {
+#[server(prefix = "", endpoint = "subscribe", input = GetUrl, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn subscribe_get(email: String) -> Result<MessageReply, ChatCliError> {
     accounts::subscribe(&state()?, &email, client_ip()).await?;
     Ok(MessageReply::new("Subscription successful."))
 }
 
-#[server(prefix = "/user", endpoint = "register", input = Json, output = Json)]
+#[server(prefix = "/user", endpoint = "register", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn register(
     username: String,
     password: String,
     email: String,
     invite_code: Option<String>,
-) -> Result<MessageReply, ApiError> {
-    let new = accounts::NewAccount { username, email, password, display_name: None, invite_code };
+) -> Result<MessageReply, ChatCliError> {
+    let rule = crate::domain::passwords::PasswordRule::ChatCli;
+    let language = request_language();
+    let new = accounts::NewAccount { username, email, password, display_name: None, invite_code, rule, language };
     let message = match accounts::register(&state()?, new, client_ip()).await? {
         accounts::SignedUp::VerificationSent(_) => "Verification email sent!",
         accounts::SignedUp::Active(_) => "Email Verification skipped!",
@@ -102,20 +107,20 @@ pub async fn register(
     Ok(MessageReply::new(message))
 }
 
-#[server(prefix = "/user", endpoint = "verify-email", input = Json, output = Json)]
-pub async fn verify_email(username: String, email_token: String) -> Result<MessageReply, ApiError> {
+#[server(prefix = "/user", endpoint = "verify-email", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn verify_email(username: String, email_token: String) -> Result<MessageReply, ChatCliError> {
     accounts::verify_email(&state()?, &username, &email_token, client_ip()).await?;
     Ok(MessageReply::new("Email verified!"))
 }
 
-#[server(prefix = "/user", endpoint = "resend-verification", input = Json, output = Json)]
-pub async fn resend_verification(username: String) -> Result<MessageReply, ApiError> {
+#[server(prefix = "/user", endpoint = "resend-verification", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn resend_verification(username: String) -> Result<MessageReply, ChatCliError> {
     accounts::resend_verification(&state()?, &username, client_ip()).await?;
     Ok(MessageReply::new("Verification email resent!"))
 }
 
-#[server(prefix = "/user", endpoint = "login", input = Json, output = Json)]
-pub async fn login(username: String, password: String) -> Result<LoginReply, ApiError> {
+#[server(prefix = "/user", endpoint = "login", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn login(username: String, password: String) -> Result<LoginReply, ChatCliError> {
     let name = accounts::AccountName::Username(username);
     let (_, tokens) = accounts::login(&state()?, name, &password, client_ip()).await?;
     Ok(LoginReply {
@@ -125,8 +130,8 @@ pub async fn login(username: String, password: String) -> Result<LoginReply, Api
     })
 }
 
-#[server(prefix = "/user", endpoint = "refresh-token", input = Json, output = Json)]
-pub async fn refresh_token(refresh_token: String) -> Result<RefreshReply, ApiError> {
+#[server(prefix = "/user", endpoint = "refresh-token", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn refresh_token(refresh_token: String) -> Result<RefreshReply, ChatCliError> {
     let tokens = sessions::refresh(&state()?, &refresh_token).await?;
     Ok(RefreshReply {
         ok: true,
@@ -136,23 +141,25 @@ pub async fn refresh_token(refresh_token: String) -> Result<RefreshReply, ApiErr
     })
 }
 
-#[server(prefix = "/user", endpoint = "profile", input = Json, output = Json)]
-pub async fn profile(session_token: Option<String>) -> Result<ProfileReply, ApiError> {
+#[server(prefix = "/user", endpoint = "profile", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn profile(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+) -> Result<ProfileReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     Ok(ProfileReply { username: caller.username, email: caller.email })
 }
 
-#[server(prefix = "/user", endpoint = "submit-profile", input = Json, output = Json)]
+#[server(prefix = "/user", endpoint = "submit-profile", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn submit_profile(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     username: Option<String>,
     email: Option<String>,
     #[server(default)] disable: bool,
     #[server(default)] delete: bool,
-) -> Result<SubmitProfileReply, ApiError> {
+) -> Result<SubmitProfileReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     let changes = accounts::ProfileChanges { username, email, disable, delete };
     let reply = match accounts::update_profile(&state, &caller, changes).await? {
         accounts::ProfileOutcome::Updated { account, verification_sent } => SubmitProfileReply {
@@ -183,55 +190,125 @@ pub async fn submit_profile(
     Ok(reply)
 }
 
-#[server(prefix = "/user", endpoint = "change-password", input = Json, output = Json)]
+/// `/user/set-language`'s answer: the language now saved on the account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LanguageReply {
+    pub message: String,
+    /// The catalogue's code for it (`de` for `de-AT`).
+    pub language: String,
+}
+
+/// `/user/language`'s answer: the language saved on the account, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SavedLanguage {
+    /// The catalogue's code (`de`), or `null` until the person chooses one.
+    pub language: Option<String>,
+}
+
+/// Hearth's addition, for the browser app: the language saved on the account, so a device the
+/// person signs in on follows the choice they made on another.
+#[server(prefix = "/user", endpoint = "language", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn get_language(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+) -> Result<SavedLanguage, ChatCliError> {
+    let state = state()?;
+    let caller = caller(&state).await?;
+    let account = accounts::account_by_id(&state, caller.user_id).await?;
+    Ok(SavedLanguage { language: account.language.map(|language| language.to_string()) })
+}
+
+/// Hearth's addition, for the browser app: saves the language the person chose, which every
+/// device and the mails Hearth sends them follow. An unknown one is 400, naming `language`.
+#[server(prefix = "/user", endpoint = "set-language", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn set_language(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    language: String,
+) -> Result<LanguageReply, ChatCliError> {
+    let state = state()?;
+    let caller = caller(&state).await?;
+    let account = accounts::set_language(&state, &caller, &language).await?;
+    Ok(LanguageReply { message: "Language saved.".into(), language: account.mail_language().to_string() })
+}
+
+#[server(prefix = "/user", endpoint = "change-password", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn change_password(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     current_password: String,
     new_password: String,
-) -> Result<MessageReply, ApiError> {
+) -> Result<MessageReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     accounts::change_password(&state, &caller, &current_password, &new_password).await?;
     Ok(MessageReply::new("Password changed successfully."))
 }
 
-#[server(prefix = "/user", endpoint = "logout", input = Json, output = Json)]
-pub async fn logout(session_token: Option<String>, refresh_token: Option<String>) -> Result<MessageReply, ApiError> {
+#[server(prefix = "/user", endpoint = "logout", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn logout(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    refresh_token: Option<String>,
+) -> Result<MessageReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     sessions::logout(&state, &caller, refresh_token.as_deref()).await?;
     Ok(MessageReply::new("Logged out successfully."))
 }
 
-#[server(prefix = "/user", endpoint = "logout-all", input = Json, output = Json)]
-pub async fn logout_all(session_token: Option<String>) -> Result<MessageReply, ApiError> {
+#[server(prefix = "/user", endpoint = "logout-all", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn logout_all(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+) -> Result<MessageReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
-    sessions::revoke_all_sessions(&state, caller.user_id, "logout_all").await?;
+    let caller = caller(&state).await?;
+    sessions::logout_all(&state, &caller).await?;
     Ok(MessageReply::new("Logged out from all sessions successfully."))
 }
 
-#[server(prefix = "/user", endpoint = "reset-password-request", input = Json, output = Json)]
-pub async fn reset_password_request(username: Option<String>, email: Option<String>) -> Result<MessageReply, ApiError> {
+#[server(prefix = "/user", endpoint = "reset-password-request", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn reset_password_request(
+    username: Option<String>,
+    email: Option<String>,
+) -> Result<MessageReply, ChatCliError> {
     let name = match (username.filter(|u| !u.trim().is_empty()), email.filter(|e| !e.trim().is_empty())) {
         (Some(username), _) => accounts::AccountName::Username(username),
         (None, Some(email)) => accounts::AccountName::Email(email),
-        (None, None) => return Err(ApiError::bad_request("Missing field: username (or email).")),
+        (None, None) => return Err(ApiError::bad_request("Missing field: username (or email).").into()),
     };
     accounts::request_password_reset(&state()?, name, client_ip()).await?;
     Ok(MessageReply::new("Password reset email sent!"))
 }
 
-/// Also reached by the reset page's plain form post (the envelope layer turns the form into
-/// this JSON and the answer into a redirect back to the page).
-#[server(prefix = "/user", endpoint = "reset-password", input = Json, output = Json)]
+/// Also reached by the reset page's plain form post (the envelope layer turns the form into this
+/// JSON); that caller is sent back to the page, with the outcome in the query string.
+#[server(prefix = "/user", endpoint = "reset-password", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn reset_password(
     token: String,
     username: String,
     password: String,
     confirm_password: String,
-) -> Result<MessageReply, ApiError> {
-    let reset = accounts::PasswordReset { token, username, password, confirm_password };
-    accounts::reset_password(&state()?, reset, client_ip()).await?;
+) -> Result<MessageReply, ChatCliError> {
+    let reset =
+        accounts::PasswordReset { token: token.clone(), username: username.clone(), password, confirm_password };
+    let result = accounts::reset_password(&state()?, reset, client_ip()).await.map_err(ChatCliError::from);
+    if super::request::is_browser_form_post() {
+        let location = match &result {
+            Ok(()) => format!("{RESET_PAGE}?done=1"),
+            Err(error) => {
+                // The page says it in the reader's language: the code (and field) travel, not the sentence.
+                let field = error.details.as_ref().and_then(|d| d.get("field")?.as_str().map(str::to_string));
+                let query = [("token", token), ("username", username), ("error", error.code.clone())]
+                    .into_iter()
+                    .chain(field.map(|field| ("field", field)))
+                    .collect::<Vec<_>>();
+                format!("{RESET_PAGE}?{}", serde_urlencoded::to_string(query).unwrap_or_default())
+            }
+        };
+        super::request::redirect_to(&location);
+    }
+    result?;
     Ok(MessageReply::new("Password reset successfully"))
 }
+
+#[cfg(feature = "ssr")]
+const RESET_PAGE: &str = "/user/reset-password";

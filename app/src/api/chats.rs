@@ -4,14 +4,19 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::error::ChatCliError;
 use super::ids::Id;
 #[cfg(feature = "ssr")]
 use super::request::{caller, set_status, state};
 use super::ws::ChatMessage;
-use super::ApiError;
 #[cfg(feature = "ssr")]
 use crate::domain::chats;
+
+/// The longest message any surface takes, in characters: the server's rule (`domain::chats`)
+/// and the browser's check before sending share it.
+pub const MESSAGE_MAX_CHARS: usize = 4000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -72,9 +77,9 @@ pub struct StatusReply {
 }
 
 #[cfg(feature = "ssr")]
-async fn chat_list(session_token: Option<String>, archived: bool) -> Result<ChatList, ApiError> {
+async fn chat_list(archived: bool) -> Result<ChatList, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     let chats = chats::list_chats(&state, &caller, archived).await?;
     Ok(ChatList {
         response: chats
@@ -91,138 +96,146 @@ async fn chat_list(session_token: Option<String>, archived: bool) -> Result<Chat
 }
 
 /// The caller's chats, most recently active first (archived ones excluded).
-#[server(prefix = "/chat", endpoint = "fetch-chats", input = Json, output = Json)]
-pub async fn fetch_chats(session_token: Option<String>) -> Result<ChatList, ApiError> {
-    chat_list(session_token, false).await
+#[server(prefix = "/chat", endpoint = "fetch-chats", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn fetch_chats(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+) -> Result<ChatList, ChatCliError> {
+    chat_list(false).await
 }
 
-#[server(prefix = "/chat", endpoint = "fetch-archived", input = Json, output = Json)]
-pub async fn fetch_archived(session_token: Option<String>) -> Result<ChatList, ApiError> {
-    chat_list(session_token, true).await
+#[server(prefix = "/chat", endpoint = "fetch-archived", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn fetch_archived(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+) -> Result<ChatList, ChatCliError> {
+    chat_list(true).await
 }
 
 /// The 1:1 chat with `receiver`: created once, then returned again (and un-archived).
-#[server(prefix = "/chat", endpoint = "create-chat", input = Json, output = Json)]
-pub async fn create_chat(session_token: Option<String>, receiver: String) -> Result<ChatIdReply, ApiError> {
+#[server(prefix = "/chat", endpoint = "create-chat", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn create_chat(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    receiver: String,
+) -> Result<ChatIdReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     let chat_id = chats::open_private_chat(&state, &caller, &receiver).await?;
     set_status(http::StatusCode::CREATED);
     Ok(ChatIdReply { chat_id })
 }
 
-#[server(prefix = "/chat", endpoint = "create-group", input = Json, output = Json)]
+#[server(prefix = "/chat", endpoint = "create-group", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn create_group(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     name: String,
     #[server(default)] members: Vec<String>,
-) -> Result<ChatIdReply, ApiError> {
+) -> Result<ChatIdReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     let chat_id = chats::create_group(&state, &caller, &name, &members).await?;
     set_status(http::StatusCode::CREATED);
     Ok(ChatIdReply { chat_id })
 }
 
-#[server(prefix = "/chat", endpoint = "add-members", input = Json, output = Json)]
+#[server(prefix = "/chat", endpoint = "add-members", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn add_members(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     #[server(rename = "chatID")] chat_id: Id,
     members: Vec<String>,
-) -> Result<ChatIdReply, ApiError> {
+) -> Result<ChatIdReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     chats::add_members(&state, &caller, chat_id.0, &members).await?;
     Ok(ChatIdReply { chat_id: chat_id.0 })
 }
 
 /// A member may remove themselves (leave); the creator and moderators may remove anyone.
-#[server(prefix = "/chat", endpoint = "remove-members", input = Json, output = Json)]
+#[server(prefix = "/chat", endpoint = "remove-members", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn remove_members(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     #[server(rename = "chatID")] chat_id: Id,
     members: Vec<String>,
-) -> Result<ChatIdReply, ApiError> {
+) -> Result<ChatIdReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     chats::remove_members(&state, &caller, chat_id.0, &members).await?;
     Ok(ChatIdReply { chat_id: chat_id.0 })
 }
 
-#[server(prefix = "/chat", endpoint = "get-members", input = Json, output = Json)]
+#[server(prefix = "/chat", endpoint = "get-members", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn get_members(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     #[server(rename = "chatID")] chat_id: Id,
-) -> Result<MembersReply, ApiError> {
+) -> Result<MembersReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     Ok(MembersReply { members: chats::member_names(&state, &caller, chat_id.0).await? })
 }
 
 /// History, oldest first: the latest `limit` (default 50, 1–200), or those `before` a message id
 /// (scrolling back), or those `after` one (catching up).
-#[server(prefix = "/chat", endpoint = "messages", input = Json, output = Json)]
+#[server(prefix = "/chat", endpoint = "messages", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn messages(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     #[server(rename = "chatID")] chat_id: Id,
     limit: Option<i64>,
     before: Option<Id>,
     after: Option<Id>,
-) -> Result<MessagesReply, ApiError> {
+) -> Result<MessagesReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     let page = chats::Page { limit, before: before.map(i64::from), after: after.map(i64::from) };
     let messages = chats::history(&state, &caller, chat_id.0, page).await?;
     Ok(MessagesReply { messages: messages.into_iter().map(ChatMessage::from).collect() })
 }
 
 /// Posts a message, as `post_msg` does on the WebSocket; `nonce` makes retries safe.
-#[server(prefix = "/chat", endpoint = "post-message", input = Json, output = Json)]
+#[server(prefix = "/chat", endpoint = "post-message", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn post_message(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     #[server(rename = "chatID")] chat_id: Id,
     text: String,
     nonce: Option<String>,
-) -> Result<PostedReply, ApiError> {
+) -> Result<PostedReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
-    let posted = chats::post_message(&state, &caller, chat_id.0, &text, nonce.as_deref()).await?;
+    let caller = caller(&state).await?;
+    let new = chats::NewMessage::text(chat_id.0, chats::Author::Member(&caller), &text, nonce.as_deref());
+    let posted = chats::post(&state, new).await?;
     set_status(if posted.is_new { http::StatusCode::CREATED } else { http::StatusCode::OK });
     let message = ChatMessage::from(posted.message);
     Ok(PostedReply { message_id: message.message_id, chat_id: message.chat_id, timestamp: message.timestamp })
 }
 
 /// Marks the chat read up to `messageID` (unread counts in `fetch-chats` start after it).
-#[server(prefix = "/chat", endpoint = "mark-read", input = Json, output = Json)]
+#[server(prefix = "/chat", endpoint = "mark-read", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn mark_read(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     #[server(rename = "chatID")] chat_id: Id,
     #[server(rename = "messageID")] message_id: Id,
-) -> Result<StatusReply, ApiError> {
+) -> Result<StatusReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     chats::mark_read(&state, &caller, chat_id.0, message_id.0).await?;
     Ok(StatusReply { message: "Chat marked read".into() })
 }
 
-#[server(prefix = "/chat", endpoint = "archive-chat", input = Json, output = Json)]
+#[server(prefix = "/chat", endpoint = "archive-chat", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn archive_chat(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     #[server(rename = "chatID")] chat_id: Id,
-) -> Result<StatusReply, ApiError> {
+) -> Result<StatusReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     chats::set_archived(&state, &caller, chat_id.0, true).await?;
     Ok(StatusReply { message: "Chat archived".into() })
 }
 
-#[server(prefix = "/chat", endpoint = "unarchive-chat", input = Json, output = Json)]
+#[server(prefix = "/chat", endpoint = "unarchive-chat", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn unarchive_chat(
-    session_token: Option<String>,
+    #[server(rename = "session_token")] _session_token: Option<String>,
     #[server(rename = "chatID")] chat_id: Id,
-) -> Result<StatusReply, ApiError> {
+) -> Result<StatusReply, ChatCliError> {
     let state = state()?;
-    let caller = caller(&state, session_token.as_deref()).await?;
+    let caller = caller(&state).await?;
     chats::set_archived(&state, &caller, chat_id.0, false).await?;
     Ok(StatusReply { message: "Chat unarchived".into() })
 }

@@ -1,7 +1,9 @@
-//! The one error type of every server function. Server functions answer it as JSON with status
-//! 500 and a `serverfnerror` header; the server's envelope layer turns that into the surface's
-//! envelope (ChatCLI `{status:"error",message}`, nchat `{success:false,error,code,…}`) with
-//! `http_status`. Decoding accepts either envelope, so the browser reads what the layer wrote.
+//! What went wrong, and how each surface says it. `ApiError` is the problem (status, code,
+//! sentence, details); `ChatCliError` and `NchatError` are the error types of the two surfaces'
+//! server functions, and each renders its own envelope (ChatCLI `{status:"error",message,code}`,
+//! nchat `{success:false,error,code,errorCode,details}`) with the problem's status, directly:
+//! nothing downstream reads error bodies back. Decoding accepts either envelope, so the browser
+//! reads what the server wrote.
 
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -9,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiError {
-    /// The HTTP status the envelope layer answers with; stripped from what clients see.
-    #[serde(rename = "httpStatus", default, skip_serializing_if = "is_zero")]
+    /// The HTTP status the surface answers with (not part of either envelope; 0 on the browser side).
+    #[serde(skip)]
     pub http_status: u16,
     /// Machine-readable, e.g. `VALIDATION_ERROR` (nchat's code list, plus Hearth's own).
     #[serde(default)]
@@ -22,15 +24,12 @@ pub struct ApiError {
     pub details: Option<serde_json::Value>,
 }
 
-fn is_zero(status: &u16) -> bool {
-    *status == 0
-}
-
 pub mod codes {
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
     pub const VALIDATION_ERROR: &str = "VALIDATION_ERROR";
     pub const UNAUTHORIZED: &str = "UNAUTHORIZED";
     pub const INVALID_TOKEN: &str = "INVALID_TOKEN";
+    pub const INVALID_SIGNATURE: &str = "INVALID_SIGNATURE";
     pub const INVALID_CREDENTIALS: &str = "INVALID_CREDENTIALS";
     pub const INVALID_CODE: &str = "INVALID_CODE";
     pub const INVALID_RESET_LINK: &str = "INVALID_RESET_LINK";
@@ -62,6 +61,11 @@ impl ApiError {
     pub fn internal() -> Self {
         ApiError::new(500, codes::INTERNAL_ERROR, "Something went wrong on our side. Try again later.")
     }
+
+    /// Seconds a rate-limited client should wait, when the problem says.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.details.as_ref()?.get("retryAfter")?.as_u64()
+    }
 }
 
 impl std::fmt::Display for ApiError {
@@ -72,25 +76,159 @@ impl std::fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-impl FromServerFnError for ApiError {
-    type Encoder = JsonEncoding;
+/// How a server function's own failures (a body that does not fit, a wrong method) read.
+fn from_server_fn_failure(error: ServerFnErrorErr) -> ApiError {
+    match error {
+        // The body did not match the route's fields: the client's mistake.
+        ServerFnErrorErr::Args(why) | ServerFnErrorErr::Deserialization(why) | ServerFnErrorErr::MissingArg(why) => {
+            ApiError::bad_request(describe_bad_body(&why))
+        }
+        ServerFnErrorErr::UnsupportedRequestMethod(_) => {
+            ApiError::new(405, codes::METHOD_NOT_ALLOWED, "This route does not accept that method.")
+        }
+        // On the browser side: the request never got an answer.
+        ServerFnErrorErr::Request(why) => {
+            ApiError::new(0, "NETWORK_ERROR", format!("Could not reach the server: {why}"))
+        }
+        _ => ApiError::internal(),
+    }
+}
 
-    fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
-        match error {
-            // The body did not match the route's fields: the client's mistake.
-            ServerFnErrorErr::Args(why)
-            | ServerFnErrorErr::Deserialization(why)
-            | ServerFnErrorErr::MissingArg(why) => ApiError::bad_request(describe_bad_body(&why)),
-            ServerFnErrorErr::UnsupportedRequestMethod(_) => {
-                ApiError::new(405, codes::METHOD_NOT_ALLOWED, "Method not allowed.")
-            }
-            // On the browser side: the request never got an answer.
-            ServerFnErrorErr::Request(why) => {
-                ApiError::new(0, "NETWORK_ERROR", format!("Could not reach the server: {why}"))
-            }
-            _ => ApiError::internal(),
+/// Gives the response the problem's status. Called while the error is encoded, inside the request's
+/// reactive owner, so the status travels with the envelope instead of being patched in later. A
+/// redirect already chosen (the reset page's plain form post) stands.
+#[cfg(feature = "ssr")]
+fn set_response_status(error: &ApiError) {
+    use leptos::prelude::use_context;
+    let Some(options) = use_context::<leptos_axum::ResponseOptions>() else { return };
+    let status = http::StatusCode::from_u16(error.http_status)
+        .ok()
+        .filter(|s| s.is_client_error() || s.is_server_error())
+        .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    let redirecting = options.0.read().map(|parts| parts.status.is_some_and(|s| s.is_redirection())).unwrap_or(false);
+    if !redirecting {
+        options.set_status(status);
+        if let (http::StatusCode::TOO_MANY_REQUESTS, Some(seconds)) = (status, error.retry_after()) {
+            options.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
         }
     }
+}
+
+/// Declares a surface's error type: a problem rendered in that surface's envelope.
+macro_rules! surface_error {
+    ($(#[$doc:meta])* $name:ident, $envelope:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $name(pub ApiError);
+
+        impl $name {
+            /// The surface's JSON body for this problem.
+            pub fn body(&self) -> serde_json::Value {
+                $envelope(&self.0)
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = ApiError;
+            fn deref(&self) -> &ApiError {
+                &self.0
+            }
+        }
+
+        impl From<ApiError> for $name {
+            fn from(error: ApiError) -> Self {
+                $name(error)
+            }
+        }
+
+        impl From<$name> for ApiError {
+            fn from(error: $name) -> Self {
+                error.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0.message)
+            }
+        }
+
+        impl std::error::Error for $name {}
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                self.body().serialize(serializer)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                ApiError::deserialize(deserializer).map($name)
+            }
+        }
+
+        impl FromServerFnError for $name {
+            type Encoder = JsonEncoding;
+
+            fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
+                $name(from_server_fn_failure(error))
+            }
+
+            fn ser(&self) -> leptos::server_fn::Bytes {
+                #[cfg(feature = "ssr")]
+                set_response_status(&self.0);
+                leptos::server_fn::Bytes::from(self.body().to_string())
+            }
+        }
+
+        #[cfg(feature = "ssr")]
+        impl axum::response::IntoResponse for $name {
+            fn into_response(self) -> axum::response::Response {
+                let status = http::StatusCode::from_u16(self.0.http_status)
+                    .ok()
+                    .filter(|s| s.is_client_error() || s.is_server_error())
+                    .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+                let mut response = (status, axum::Json(self.body())).into_response();
+                if let (http::StatusCode::TOO_MANY_REQUESTS, Some(seconds)) = (status, self.0.retry_after()) {
+                    response.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+                }
+                response
+            }
+        }
+    };
+}
+
+surface_error!(
+    /// An error of the ChatCLI routes (`/verify-connection`, `/subscribe`, `/user/*`, `/chat/*`):
+    /// `{"status":"error","message","code"}`, as ChatCLI's clients read it.
+    ChatCliError,
+    chatcli_envelope
+);
+
+surface_error!(
+    /// An error of the nchat routes (`/api/*`): `{"success":false,"error","code","errorCode","details"}`.
+    NchatError,
+    nchat_envelope
+);
+
+fn chatcli_envelope(error: &ApiError) -> serde_json::Value {
+    let mut body = serde_json::json!({ "status": "error", "message": error.message, "code": error.code });
+    // Beyond the reference's keys, like `code`: which field was wrong, so the browser can say so
+    // in the person's language. ChatCLI's clients read `message` and ignore the rest.
+    if let Some(details) = &error.details {
+        body["details"] = details.clone();
+    }
+    body
+}
+
+fn nchat_envelope(error: &ApiError) -> serde_json::Value {
+    serde_json::json!({
+        "success": false,
+        "error": error.message,
+        "code": error.code,
+        "errorCode": error.code,
+        "details": error.details.clone().unwrap_or_else(|| serde_json::json!({})),
+    })
 }
 
 /// Turns serde's wording into a sentence about the request body.
@@ -140,6 +278,18 @@ mod from_domain {
                     ApiError::internal()
                 }
             }
+        }
+    }
+
+    impl From<DomainError> for super::ChatCliError {
+        fn from(error: DomainError) -> Self {
+            super::ChatCliError(ApiError::from(error))
+        }
+    }
+
+    impl From<DomainError> for super::NchatError {
+        fn from(error: DomainError) -> Self {
+            super::NchatError(ApiError::nchat(error))
         }
     }
 

@@ -1,16 +1,21 @@
 //! nchat's utility routes: `/api/translate`, `/api/gif`, `/api/link-preview` and `/api/save-svg`.
-//! All need a signed-in caller (they spend the server's upstream quotas and make it fetch URLs);
-//! save-svg needs an admin or the owner. Saved logos are served by the server at `/api/logos/{name}`.
+//! The first three answer without a token, as nchat's guide lists them (the server counts
+//! callers without one per address, under a lower limit of their own);
+//! `HEARTH_ANONYMOUS_TOOLS=off` makes them ask for a signed-in caller. save-svg needs an admin or
+//! the owner. Saved logos are served by the server at `/api/logos/{name}`.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::{GetUrl, Json};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 #[cfg(feature = "ssr")]
 use super::error::codes;
+use super::error::NchatError;
 use super::nchat::Success;
 #[cfg(feature = "ssr")]
-use super::request::{caller, set_status, state};
+use super::request::{caller, state};
+#[cfg(feature = "ssr")]
 use super::ApiError;
 #[cfg(feature = "ssr")]
 use crate::domain::integrations::ToolError;
@@ -29,6 +34,9 @@ pub struct TranslateData {
     pub translated_text: String,
     pub source_language: String,
     pub target_language: String,
+    /// False when no translation service is configured: `translatedText` is then the text as
+    /// sent (nchat's graceful degradation).
+    pub translated: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,11 +67,15 @@ pub struct LinkPreviewData {
     pub description: Option<String>,
     pub image: Option<String>,
     pub site_name: Option<String>,
+    /// nchat's field; Hearth fetches every time.
+    pub cached: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SavedLogoData {
+    /// nchat's field: where the logo is served (the same as `url`).
+    pub path: String,
     /// The stored file's name (letters, digits, `-`, `_`, then `.svg`).
     pub filename: String,
     /// Where the logo is served.
@@ -96,18 +108,30 @@ fn tool_error(error: ToolError) -> ApiError {
 #[cfg(feature = "ssr")]
 async fn signed_in() -> Result<(AppState, crate::domain::sessions::Caller), ApiError> {
     let state = state()?;
-    let caller = caller(&state, None).await.map_err(ApiError::nchat)?;
+    let caller = caller(&state).await.map_err(ApiError::nchat)?;
     Ok((state, caller))
 }
 
-/// Translates through the configured LibreTranslate server; 503 without one.
-#[server(prefix = "/api", endpoint = "translate", input = Json, output = Json)]
+/// The state, once the caller may use the anonymous tools: anyone, unless the server asks for
+/// sign-in (`HEARTH_ANONYMOUS_TOOLS=off`). A token sent along is not needed, so not checked.
+#[cfg(feature = "ssr")]
+async fn tool_user() -> Result<AppState, ApiError> {
+    let state = state()?;
+    if !state.settings.anonymous_tools {
+        caller(&state).await.map_err(ApiError::nchat)?;
+    }
+    Ok(state)
+}
+
+/// Translates through the configured LibreTranslate server. Without one, the text comes back as
+/// sent with `translated: false`, as nchat does.
+#[server(prefix = "/api", endpoint = "translate", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn translate_text(
     text: String,
     #[server(rename = "targetLanguage")] target_language: String,
     #[server(rename = "sourceLanguage")] source_language: Option<String>,
-) -> Result<Success<TranslateData>, ApiError> {
-    let (state, _) = signed_in().await?;
+) -> Result<Success<TranslateData>, NchatError> {
+    let state = tool_user().await?;
     let settings = &state.settings.integrations;
     let done = translate::translate(
         settings.translate.as_ref(),
@@ -116,19 +140,26 @@ pub async fn translate_text(
         &target_language,
         source_language.as_deref(),
     )
-    .await
-    .map_err(tool_error)?;
+    .await;
+    let (done, translated) = match done {
+        Ok(done) => (done, true),
+        Err(ToolError::Unavailable(_)) => {
+            (translate::untranslated(&text, &target_language, source_language.as_deref()), false)
+        }
+        Err(error) => return Err(tool_error(error).into()),
+    };
     Ok(Success::new(TranslateData {
         translated_text: done.text,
         source_language: done.source,
         target_language: done.target,
+        translated,
     }))
 }
 
 /// Searches GIFs at Giphy or Tenor; 503 without a key.
-#[server(prefix = "/api", endpoint = "gif", input = GetUrl, output = Json)]
-pub async fn gif_search(q: Option<String>, limit: Option<u32>) -> Result<Success<GifData>, ApiError> {
-    let (state, _) = signed_in().await?;
+#[server(prefix = "/api", endpoint = "gif", input = GetUrl, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn gif_search(q: Option<String>, limit: Option<u32>) -> Result<Success<GifData>, NchatError> {
+    let state = tool_user().await?;
     let settings = &state.settings.integrations;
     let found = gif::search(settings.gif.as_ref(), settings.timeout, q.as_deref().unwrap_or_default(), limit)
         .await
@@ -148,9 +179,9 @@ pub async fn gif_search(q: Option<String>, limit: Option<u32>) -> Result<Success
 }
 
 /// Title, description, image and site name of a public web page.
-#[server(prefix = "/api", endpoint = "link-preview", input = GetUrl, output = Json)]
-pub async fn link_preview(url: Option<String>) -> Result<Success<LinkPreviewData>, ApiError> {
-    let (state, _) = signed_in().await?;
+#[server(prefix = "/api", endpoint = "link-preview", input = GetUrl, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn link_preview(url: Option<String>) -> Result<Success<LinkPreviewData>, NchatError> {
+    let state = tool_user().await?;
     let settings = &state.settings.integrations;
     let url = url.ok_or_else(|| tool_error(ToolError::invalid("url", "Missing query parameter: url.")))?;
     let page = link_preview::preview(&url, settings).await.map_err(tool_error)?;
@@ -160,19 +191,24 @@ pub async fn link_preview(url: Option<String>) -> Result<Success<LinkPreviewData
         description: page.description,
         image: page.image,
         site_name: page.site_name,
+        cached: false,
     }))
 }
 
-/// Stores a logo after sanitising it (admins and the owner only).
-#[server(prefix = "/api", endpoint = "save-svg", input = Json, output = Json)]
-pub async fn save_svg(svg: String, filename: String) -> Result<Success<SavedLogoData>, ApiError> {
+/// Stores a logo after sanitising it (admins and the owner only). As in nchat, the name must end
+/// in `.svg`.
+#[server(prefix = "/api", endpoint = "save-svg", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn save_svg(svg: String, filename: String) -> Result<Success<SavedLogoData>, NchatError> {
     let (state, caller) = signed_in().await?;
     use crate::domain::names::Role;
     if !matches!(caller.role, Role::Owner | Role::Admin) {
-        return Err(ApiError::new(403, codes::FORBIDDEN, "Only admins can save logos."));
+        return Err(ApiError::new(403, codes::FORBIDDEN, "Only admins can save logos.").into());
+    }
+    if !filename.trim().to_ascii_lowercase().ends_with(".svg") {
+        return Err(tool_error(ToolError::invalid("filename", "Filename must end with .svg.")).into());
     }
     let (filename, size) =
         logos::save(&state.settings.integrations.logo_dir, &filename, &svg).await.map_err(tool_error)?;
-    set_status(http::StatusCode::CREATED);
-    Ok(Success::new(SavedLogoData { url: format!("/api/logos/{filename}"), filename, size: size as u64 }))
+    let url = format!("/api/logos/{filename}");
+    Ok(Success::new(SavedLogoData { path: url.clone(), url, filename, size: size as u64 }))
 }

@@ -87,10 +87,13 @@ pub enum ClientFrame {
         #[serde(rename = "messageID")]
         message_id: Id,
     },
+    /// Sent per keystroke by ChatCLI's client: past the socket's budget it is dropped, not refused.
     Typing {
         #[serde(rename = "chatID")]
         chat_id: Id,
     },
+    /// A client announcing the chat it created: the server told the members already, so this
+    /// only checks the chat (ChatCLI's client adds `creator`, which is ignored).
     ChatCreated {
         #[serde(rename = "chatID")]
         chat_id: Id,
@@ -177,6 +180,7 @@ pub enum ServerFrame {
         username: String,
         online: bool,
     },
+    /// A chat is in the recipient's list: once per member, never to its creator.
     ChatCreated {
         #[serde(rename = "chatID")]
         chat_id: i64,

@@ -9,10 +9,14 @@ use rand::Rng;
 use super::audit::{self, AuditEvent};
 use super::error::is_unique_violation;
 use super::mail::Mail;
-use super::names::{email_key, parse_display_name, username_key, Email, NewPassword, Role, Username};
+use super::names::{email_key, parse_display_name, username_key, Email, Role, Username};
+use super::passwords::{NewPassword, PasswordRule, PASSWORD_MAX_CHARS};
 use super::sessions::{self, random_token, secret_hash, Caller, IssuedTokens};
 use super::store::{ms, now_ms};
 use super::{AppState, DomainError, DomainResult};
+use crate::i18n::Locale;
+use crate::locale::locale_for_tag;
+use leptos_i18n::Locale as _;
 
 /// Wrong guesses allowed against one verification code before it stops working.
 const CODE_ATTEMPTS: i64 = 5;
@@ -27,25 +31,49 @@ pub struct Account {
     pub email_verified: bool,
     pub disabled: bool,
     pub created_at: i64,
+    /// The language the person chose (or signed up with); `None` until there is one.
+    pub language: Option<Locale>,
 }
 
-type AccountRow = (i64, String, String, Option<String>, String, Option<i64>, Option<i64>, i64, String);
-const ACCOUNT_COLUMNS: &str =
-    "id, username, email, display_name, role, email_verified_at, disabled_at, created_at, password_hash";
+impl Account {
+    /// The language of the mails Hearth sends this person.
+    pub fn mail_language(&self) -> Locale {
+        self.language.unwrap_or_default()
+    }
+}
 
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: i64,
+    username: String,
+    email: String,
+    display_name: Option<String>,
+    role: Role,
+    email_verified_at: Option<i64>,
+    disabled_at: Option<i64>,
+    created_at: i64,
+    password_hash: String,
+    locale: Option<String>,
+}
+
+const ACCOUNT_COLUMNS: &str =
+    "id, username, email, display_name, role, email_verified_at, disabled_at, created_at, password_hash, locale";
+
+/// The account and its password hash.
 fn account_from(row: AccountRow) -> (Account, String) {
-    let (id, username, email, display_name, role, verified, disabled, created_at, hash) = row;
     let account = Account {
-        id,
-        username,
-        email,
-        display_name,
-        role: Role::parse(&role).unwrap_or(Role::Guest),
-        email_verified: verified.is_some(),
-        disabled: disabled.is_some(),
-        created_at,
+        id: row.id,
+        username: row.username,
+        email: row.email,
+        display_name: row.display_name,
+        role: row.role,
+        email_verified: row.email_verified_at.is_some(),
+        disabled: row.disabled_at.is_some(),
+        created_at: row.created_at,
+        // A language the catalogue no longer has reads as none chosen.
+        language: row.locale.as_deref().and_then(|tag| tag.parse().ok()),
     };
-    (account, hash)
+    (account, row.password_hash)
 }
 
 /// How a person names their account when signing in or asking for a reset.
@@ -104,6 +132,10 @@ pub struct NewAccount {
     pub password: String,
     pub display_name: Option<String>,
     pub invite_code: Option<String>,
+    /// The surface's password rule (each keeps its seed's).
+    pub rule: PasswordRule,
+    /// The language the sign-up request came with, saved as the account's.
+    pub language: Option<Locale>,
 }
 
 pub enum SignedUp {
@@ -117,7 +149,7 @@ pub async fn register(state: &AppState, new: NewAccount, ip: Option<IpAddr>) -> 
     limit_attempts(state, "register", ip, Some(&new.username))?;
     let username = Username::parse(&new.username)?;
     let email = Email::parse(&new.email)?;
-    let password = NewPassword::parse(&new.password)?;
+    let password = NewPassword::parse(&new.password, new.rule)?;
     let display_name = parse_display_name(new.display_name.as_deref())?;
     ensure_name_free(state, &username, &email).await?;
 
@@ -125,7 +157,7 @@ pub async fn register(state: &AppState, new: NewAccount, ip: Option<IpAddr>) -> 
         super::settings::Registration::Open => None,
         super::settings::Registration::Invite => Some(use_invite(state, new.invite_code.as_deref()).await?),
     };
-    let result = create_account(state, &username, &email, &password, display_name).await;
+    let result = create_account(state, &username, &email, &password, display_name, new.language).await;
     let account = match result {
         Ok(account) => account,
         Err(error) => {
@@ -139,7 +171,9 @@ pub async fn register(state: &AppState, new: NewAccount, ip: Option<IpAddr>) -> 
         return Ok(SignedUp::Active(account));
     }
     // Nothing is kept for an address we could not reach: the name stays free to try again.
-    if let Err(error) = send_verification_code(state, account.id, account.email.clone()).await {
+    let sent =
+        send_verification_code(state, account.id, account.email.clone(), account.mail_language(), CodeMail::SignUp);
+    if let Err(error) = sent.await {
         undo_account(state, account.id).await;
         if let Some(code) = invite {
             refund_invite(state, &code).await;
@@ -150,14 +184,14 @@ pub async fn register(state: &AppState, new: NewAccount, ip: Option<IpAddr>) -> 
 }
 
 async fn ensure_name_free(state: &AppState, username: &Username, email: &Email) -> DomainResult<()> {
-    let taken: Option<(String,)> =
-        sqlx::query_as("SELECT username_key FROM users WHERE username_key = $1 OR email_key = $2 LIMIT 1")
+    let taken: Option<String> =
+        sqlx::query_scalar("SELECT username_key FROM users WHERE username_key = $1 OR email_key = $2 LIMIT 1")
             .bind(username.key())
             .bind(email.key())
             .fetch_optional(state.store.pool())
             .await?;
     match taken {
-        Some((key,)) if key == username.key() => Err(name_taken(username.as_str())),
+        Some(key) if key == username.key() => Err(name_taken(username.as_str())),
         Some(_) => Err(email_taken()),
         None => Ok(()),
     }
@@ -177,14 +211,15 @@ async fn create_account(
     email: &Email,
     password: &NewPassword,
     display_name: Option<String>,
+    language: Option<Locale>,
 ) -> DomainResult<Account> {
     let hash = state.passwords.hash(password.expose()).await?;
     let now = now_ms();
     let verified_at = (!state.settings.email_verification_required).then_some(now);
-    let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+    let inserted: Result<i64, sqlx::Error> = sqlx::query_scalar(
         "INSERT INTO users (username, username_key, email, email_key, display_name, password_hash, role, \
-                            email_verified_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'member', $7, $8) RETURNING id",
+                            email_verified_at, created_at, locale) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'member', $7, $8, $9) RETURNING id",
     )
     .bind(username.as_str())
     .bind(username.key())
@@ -194,10 +229,11 @@ async fn create_account(
     .bind(hash)
     .bind(verified_at)
     .bind(now)
+    .bind(language.map(|language| language.to_string()))
     .fetch_one(state.store.pool())
     .await;
-    let (id,) = match inserted {
-        Ok(row) => row,
+    let id = match inserted {
+        Ok(id) => id,
         // Lost a race with another sign-up between the check and the insert.
         Err(e) if is_unique_violation(&e) => {
             return Err(ensure_name_free(state, username, email)
@@ -263,8 +299,23 @@ fn code_hash(user_id: i64, code: &str) -> String {
     secret_hash(&format!("{user_id}:{code}"))
 }
 
-/// Mails a fresh 6-digit code for `email` (the account's address, or a new one being confirmed).
-async fn send_verification_code(state: &AppState, user_id: i64, email: String) -> DomainResult<()> {
+/// What a verification code confirms, which decides the mail's words.
+enum CodeMail<'a> {
+    /// The address an account signed up with.
+    SignUp,
+    /// An address the account `username` is moving to.
+    NewAddress { username: &'a str },
+}
+
+/// Mails a fresh 6-digit code for `email` (the account's address, or a new one being confirmed),
+/// in `language`.
+async fn send_verification_code(
+    state: &AppState,
+    user_id: i64,
+    email: String,
+    language: Locale,
+    kind: CodeMail<'_>,
+) -> DomainResult<()> {
     let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
     let ttl = state.settings.verification_code_ttl;
     sqlx::query(
@@ -278,18 +329,20 @@ async fn send_verification_code(state: &AppState, user_id: i64, email: String) -
     .bind(now_ms() + ms(ttl))
     .execute(state.store.pool())
     .await?;
-    let minutes = (ttl.as_secs() / 60).max(1);
-    state
-        .mailer
-        .send(Mail {
-            to: email,
-            subject: format!("Your Hearth verification code: {code}"),
-            body: format!(
-                "Your Hearth verification code is {code}\n\nIt is valid for {minutes} minutes. \
-                 If you did not ask for it, ignore this mail."
-            ),
-        })
-        .await
+    let mail = match kind {
+        CodeMail::SignUp => Mail::verification_code(email, language, &code, ttl),
+        CodeMail::NewAddress { username } => Mail::new_address_code(email, language, username, &code, ttl),
+    };
+    state.mailer.send(mail).await
+}
+
+/// A code sent to an address, waiting to come back.
+#[derive(sqlx::FromRow)]
+struct PendingVerification {
+    email: String,
+    code_hash: String,
+    expires_at: i64,
+    attempts: i64,
 }
 
 pub async fn verify_email(state: &AppState, username: &str, code: &str, ip: Option<IpAddr>) -> DomainResult<Account> {
@@ -300,16 +353,16 @@ pub async fn verify_email(state: &AppState, username: &str, code: &str, ip: Opti
     }
     let (account, _) =
         find_account(state, &AccountName::Username(username.into())).await?.ok_or(DomainError::InvalidCode)?;
-    let pending: Option<(String, String, i64, i64)> =
+    let pending: Option<PendingVerification> =
         sqlx::query_as("SELECT email, code_hash, expires_at, attempts FROM email_verifications WHERE user_id = $1")
             .bind(account.id)
             .fetch_optional(state.store.pool())
             .await?;
-    let (email, expected, expires_at, attempts) = pending.ok_or(DomainError::InvalidCode)?;
-    if attempts >= CODE_ATTEMPTS || expires_at <= now_ms() {
+    let pending = pending.ok_or(DomainError::InvalidCode)?;
+    if pending.attempts >= CODE_ATTEMPTS || pending.expires_at <= now_ms() {
         return Err(DomainError::InvalidCode);
     }
-    if code_hash(account.id, code) != expected {
+    if code_hash(account.id, code) != pending.code_hash {
         sqlx::query("UPDATE email_verifications SET attempts = attempts + 1 WHERE user_id = $1")
             .bind(account.id)
             .execute(state.store.pool())
@@ -319,8 +372,8 @@ pub async fn verify_email(state: &AppState, username: &str, code: &str, ip: Opti
     let updated = sqlx::query(
         "UPDATE users SET email = $1, email_key = $2, email_verified_at = COALESCE(email_verified_at, $3) WHERE id = $4",
     )
-    .bind(&email)
-    .bind(email_key(&email))
+    .bind(&pending.email)
+    .bind(email_key(&pending.email))
     .bind(now_ms())
     .bind(account.id)
     .execute(state.store.pool())
@@ -342,14 +395,19 @@ pub async fn resend_verification(state: &AppState, username: &str, ip: Option<Ip
     let (account, _) = find_account(state, &AccountName::Username(username.into()))
         .await?
         .ok_or_else(|| DomainError::NotFound("User not found.".into()))?;
-    let pending: Option<(String,)> = sqlx::query_as("SELECT email FROM email_verifications WHERE user_id = $1")
+    let pending: Option<String> = sqlx::query_scalar("SELECT email FROM email_verifications WHERE user_id = $1")
         .bind(account.id)
         .fetch_optional(state.store.pool())
         .await?;
+    let language = account.mail_language();
     match pending {
-        Some((email,)) => send_verification_code(state, account.id, email).await,
+        Some(email) if email_key(&email) != email_key(&account.email) => {
+            let kind = CodeMail::NewAddress { username: &account.username };
+            send_verification_code(state, account.id, email, language, kind).await
+        }
+        Some(email) => send_verification_code(state, account.id, email, language, CodeMail::SignUp).await,
         None if account.email_verified => Err(DomainError::BadRequest("Email is already verified.".into())),
-        None => send_verification_code(state, account.id, account.email).await,
+        None => send_verification_code(state, account.id, account.email, language, CodeMail::SignUp).await,
     }
 }
 
@@ -363,7 +421,7 @@ pub async fn login(
 ) -> DomainResult<(Account, IssuedTokens)> {
     let (_, key) = name.column_and_key();
     limit_attempts(state, "login", ip, Some(&key))?;
-    let found = if key.is_empty() || password.len() > 4 * super::names::PASSWORD_MAX_CHARS {
+    let found = if key.is_empty() || password.len() > 4 * PASSWORD_MAX_CHARS {
         None
     } else {
         find_account(state, &name).await?
@@ -405,14 +463,25 @@ pub async fn check_password(state: &AppState, caller: &Caller, password: &str) -
     state.passwords.verify(password, Some(&hash)).await
 }
 
+/// ChatCLI's change-password: a wrong current password is 403 "Incorrect current password.".
 pub async fn change_password(state: &AppState, caller: &Caller, current: &str, new: &str) -> DomainResult<()> {
     if !check_password(state, caller, current).await? {
-        let failed =
-            AuditEvent::new("auth", "auth.password.change_failed", "Password change refused: wrong current password.");
-        audit::record(state, failed.by_caller(caller).failed()).await;
+        record_refused_change(state, caller).await;
         return Err(DomainError::Forbidden("Incorrect current password.".into()));
     }
-    let new = NewPassword::parse(new)?;
+    set_password(state, caller, new, PasswordRule::ChatCli).await
+}
+
+/// Writes the audit entry of a change refused for a wrong current password.
+pub async fn record_refused_change(state: &AppState, caller: &Caller) {
+    let failed =
+        AuditEvent::new("auth", "auth.password.change_failed", "Password change refused: wrong current password.");
+    audit::record(state, failed.by_caller(caller).failed()).await;
+}
+
+/// Sets a new password (the current one already proven) and ends every session of the account.
+pub async fn set_password(state: &AppState, caller: &Caller, new: &str, rule: PasswordRule) -> DomainResult<()> {
+    let new = NewPassword::parse(new, rule)?;
     let hash = state.passwords.hash(new.expose()).await?;
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash)
@@ -421,6 +490,26 @@ pub async fn change_password(state: &AppState, caller: &Caller, current: &str, n
         .await?;
     audit::record(state, AuditEvent::new("auth", "auth.password.changed", "Password changed.").by_caller(caller)).await;
     sessions::revoke_all_sessions(state, caller.user_id, "password_changed").await
+}
+
+/// A language of the catalogue, from a tag such as `de` or `de-AT`; any other is refused,
+/// naming the field `language`.
+pub fn parse_language(tag: &str) -> DomainResult<Locale> {
+    locale_for_tag(tag).ok_or_else(|| {
+        let known: Vec<&str> = Locale::get_all().iter().map(|l| l.as_str()).collect();
+        DomainError::invalid("language", format!("Unknown language: choose one of {}.", known.join(", ")))
+    })
+}
+
+/// Saves the language the caller chose for the app and for the mails Hearth sends them.
+pub async fn set_language(state: &AppState, caller: &Caller, tag: &str) -> DomainResult<Account> {
+    let language = parse_language(tag)?;
+    sqlx::query("UPDATE users SET locale = $1 WHERE id = $2")
+        .bind(language.to_string())
+        .bind(caller.user_id)
+        .execute(state.store.pool())
+        .await?;
+    account_by_id(state, caller.user_id).await
 }
 
 pub struct ProfileChanges {
@@ -477,8 +566,10 @@ pub async fn update_profile(
     let username = username.map(Username::parse).transpose()?;
     let email = email.map(Email::parse).transpose()?;
     if let Some(email) = &email {
-        let taken: Option<(i64,)> =
-            sqlx::query_as("SELECT id FROM users WHERE email_key = $1").bind(email.key()).fetch_optional(pool).await?;
+        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE email_key = $1")
+            .bind(email.key())
+            .fetch_optional(pool)
+            .await?;
         if taken.is_some() {
             return Err(email_taken());
         }
@@ -499,8 +590,12 @@ pub async fn update_profile(
     let mut verification_sent = false;
     if let Some(email) = email {
         if state.settings.email_verification_required {
-            // The new address takes over only once its code comes back.
-            send_verification_code(state, caller.user_id, email.as_str().to_string()).await?;
+            // The new address takes over only once its code comes back. The account is read
+            // again: the same request may have renamed it.
+            let account = account_by_id(state, caller.user_id).await?;
+            let kind = CodeMail::NewAddress { username: &account.username };
+            let to = email.as_str().to_string();
+            send_verification_code(state, caller.user_id, to, account.mail_language(), kind).await?;
             verification_sent = true;
         } else {
             let changed = sqlx::query("UPDATE users SET email = $1, email_key = $2 WHERE id = $3")
@@ -541,20 +636,8 @@ pub async fn request_password_reset(state: &AppState, name: AccountName, ip: Opt
         state.settings.public_url.trim_end_matches('/'),
         url_encode(&account.username)
     );
-    let minutes = (ttl.as_secs() / 60).max(1);
-    state
-        .mailer
-        .send(Mail {
-            to: account.email,
-            subject: "Reset your Hearth password".into(),
-            body: format!(
-                "Someone asked to reset the password of the Hearth account '{}'.\n\n\
-                 To choose a new password, open this link (valid for {minutes} minutes):\n{link}\n\n\
-                 If it was not you, ignore this mail: your password stays as it is.",
-                account.username
-            ),
-        })
-        .await
+    let language = account.mail_language();
+    state.mailer.send(Mail::password_reset(account.email, language, &account.username, &link, ttl)).await
 }
 
 pub struct PasswordReset {
@@ -564,10 +647,19 @@ pub struct PasswordReset {
     pub confirm_password: String,
 }
 
+/// A mailed reset link: whose, until when, and whether it was used.
+#[derive(sqlx::FromRow)]
+struct ResetLink {
+    user_id: i64,
+    username_key: String,
+    expires_at: i64,
+    used_at: Option<i64>,
+}
+
 pub async fn reset_password(state: &AppState, reset: PasswordReset, ip: Option<IpAddr>) -> DomainResult<()> {
     limit_attempts(state, "reset", ip, Some(&reset.username))?;
     let hash = secret_hash(reset.token.trim());
-    let link: Option<(i64, String, i64, Option<i64>)> = sqlx::query_as(
+    let link: Option<ResetLink> = sqlx::query_as(
         "SELECT r.user_id, u.username_key, r.expires_at, r.used_at FROM password_resets r \
          JOIN users u ON u.id = r.user_id WHERE r.token_hash = $1 AND u.deleted_at IS NULL",
     )
@@ -575,15 +667,20 @@ pub async fn reset_password(state: &AppState, reset: PasswordReset, ip: Option<I
     .fetch_optional(state.store.pool())
     .await?;
     let user_id = match link {
-        Some((user_id, key, expires_at, None)) if key == username_key(&reset.username) && expires_at > now_ms() => {
-            user_id
+        Some(link)
+            if link.used_at.is_none()
+                && link.username_key == username_key(&reset.username)
+                && link.expires_at > now_ms() =>
+        {
+            link.user_id
         }
         _ => return Err(DomainError::InvalidResetLink),
     };
     if reset.password != reset.confirm_password {
         return Err(DomainError::invalid("confirm_password", "Passwords do not match."));
     }
-    let password = NewPassword::parse(&reset.password)?;
+    // The reset link and page belong to the ChatCLI surface.
+    let password = NewPassword::parse(&reset.password, PasswordRule::ChatCli)?;
     let new_hash = state.passwords.hash(password.expose()).await?;
     let consumed = sqlx::query("UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
         .bind(now_ms())

@@ -6,15 +6,32 @@ use serde_json::Value;
 pub use crate::api::audit::{AuditActor, AuditEntry};
 
 use super::sessions::Caller;
-use super::store::{now_ms, rfc3339};
+use super::store::{arguments, now_ms, rfc3339, Bind};
 use super::{AppState, DomainError, DomainResult};
 
-/// nchat's categories and severities; anything else is refused on the wire.
+/// nchat's spec's categories and severities: what an entry may have; anything else is refused.
 pub const CATEGORIES: [&str; 7] = ["auth", "config", "message", "channel", "user", "file", "admin"];
 pub const SEVERITIES: [&str; 5] = ["debug", "info", "warning", "error", "critical"];
+/// Categories a filter may name: the spec's and those of nchat's own client, which Hearth never
+/// records (so they match nothing, rather than being an error).
+pub const FILTER_CATEGORIES: [&str; 11] = [
+    "auth",
+    "config",
+    "message",
+    "channel",
+    "user",
+    "file",
+    "admin",
+    "attachment",
+    "moderation",
+    "security",
+    "integration",
+];
 
 /// Most rows one export carries; narrow the filter for more.
 pub const EXPORT_MAX_ROWS: i64 = 10_000;
+/// Most ids one deletion may name.
+pub const DELETE_IDS_MAX: usize = 1_000;
 
 /// One event to write down.
 #[derive(Debug, Clone)]
@@ -93,79 +110,165 @@ impl AuditEvent {
     }
 }
 
-/// Which entries a query, export or deletion covers. Times are Unix ms, both ends included.
+/// Whose entries a filter asks for: a user id, or a name that is none (it matches nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Id(i64),
+    Unknown,
+}
+
+/// Which entries a query, export or deletion covers; every condition given must hold. Times are
+/// Unix ms.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
-    pub action: Option<String>,
-    pub category: Option<String>,
-    pub actor_id: Option<i64>,
+    /// Only these entries (an empty list: none).
+    pub ids: Option<Vec<i64>>,
+    pub actions: Vec<String>,
+    pub categories: Vec<String>,
+    pub severities: Vec<String>,
+    pub actor: Option<Actor>,
+    /// `user`, `system`, `bot`, `integration` or `anonymous`.
+    pub actor_type: Option<String>,
+    /// Inclusive bounds.
     pub from: Option<i64>,
     pub to: Option<i64>,
+    /// Strictly older than this (nchat's `olderThan`).
+    pub before: Option<i64>,
+    pub success: Option<bool>,
+    /// Text found (any case) in the description, action, category or actor (name or id).
+    pub text: Option<String>,
+    /// Part of the address the entry came from.
+    pub ip: Option<String>,
+    /// A condition no entry can meet (e.g. a resource filter: Hearth's entries have none).
+    pub nothing: bool,
 }
 
 impl AuditFilter {
+    /// True when it covers every entry.
     pub fn is_empty(&self) -> bool {
-        self.action.is_none()
-            && self.category.is_none()
-            && self.actor_id.is_none()
+        self.ids.is_none()
+            && self.actions.is_empty()
+            && self.categories.is_empty()
+            && self.severities.is_empty()
+            && self.actor.is_none()
+            && self.actor_type.is_none()
             && self.from.is_none()
             && self.to.is_none()
+            && self.before.is_none()
+            && self.success.is_none()
+            && self.text.is_none()
+            && self.ip.is_none()
+            && !self.nothing
     }
 
     /// ` WHERE …` and its values, numbered from `$1`.
     fn clause(&self) -> (String, Vec<Bind>) {
-        let mut conditions = Vec::new();
+        let mut conditions: Vec<String> = Vec::new();
         let mut binds = Vec::new();
-        let mut add = |condition: &str, bind: Bind| {
-            binds.push(bind);
-            conditions.push(condition.replace('?', &format!("${}", binds.len())));
+        let mut bind = |value: Bind| {
+            binds.push(value);
+            format!("${}", binds.len())
         };
-        if let Some(action) = &self.action {
-            add("action = ?", Bind::Text(action.clone()));
+        let one_of = |column: &str, values: Vec<Bind>, bind: &mut dyn FnMut(Bind) -> String| {
+            if values.is_empty() {
+                "1 = 0".to_string()
+            } else {
+                let list: Vec<String> = values.into_iter().map(&mut *bind).collect();
+                format!("{column} IN ({})", list.join(", "))
+            }
+        };
+        if self.nothing || self.actor == Some(Actor::Unknown) {
+            conditions.push("1 = 0".into());
         }
-        if let Some(category) = &self.category {
-            add("category = ?", Bind::Text(category.clone()));
+        if let Some(ids) = &self.ids {
+            conditions.push(one_of("id", ids.iter().map(|id| Bind::Int(*id)).collect(), &mut bind));
         }
-        if let Some(actor) = self.actor_id {
-            add("actor_id = ?", Bind::Int(actor));
+        for (column, values) in
+            [("action", &self.actions), ("category", &self.categories), ("severity", &self.severities)]
+        {
+            if !values.is_empty() {
+                conditions.push(one_of(column, values.iter().map(|v| Bind::Text(v.clone())).collect(), &mut bind));
+            }
+        }
+        if let Some(Actor::Id(actor)) = self.actor {
+            conditions.push(format!("actor_id = {}", bind(Bind::Int(actor))));
+        }
+        if let Some(kind) = &self.actor_type {
+            conditions.push(format!("actor_type = {}", bind(Bind::Text(kind.clone()))));
         }
         if let Some(from) = self.from {
-            add("created_at >= ?", Bind::Int(from));
+            conditions.push(format!("created_at >= {}", bind(Bind::Int(from))));
         }
         if let Some(to) = self.to {
-            add("created_at <= ?", Bind::Int(to));
+            conditions.push(format!("created_at <= {}", bind(Bind::Int(to))));
+        }
+        if let Some(before) = self.before {
+            conditions.push(format!("created_at < {}", bind(Bind::Int(before))));
+        }
+        if let Some(success) = self.success {
+            conditions.push(format!("success = {}", bind(Bind::Int(i64::from(success)))));
+        }
+        if let Some(text) = &self.text {
+            let escaped = text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let pattern = bind(Bind::Text(format!("%{escaped}%")));
+            let searched = [
+                "description",
+                "action",
+                "category",
+                "COALESCE(actor_username, '')",
+                "COALESCE(CAST(actor_id AS TEXT), '')",
+            ];
+            let any: Vec<String> =
+                searched.iter().map(|column| format!("LOWER({column}) LIKE {pattern} ESCAPE '\\'")).collect();
+            conditions.push(format!("({})", any.join(" OR ")));
+        }
+        if let Some(ip) = &self.ip {
+            let escaped = ip.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            conditions.push(format!("ip LIKE {} ESCAPE '\\'", bind(Bind::Text(format!("%{escaped}%")))));
         }
         let clause = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
         (clause, binds)
     }
 }
 
-enum Bind {
-    Text(String),
-    Int(i64),
+/// What a list is ordered by (nchat's `sort`), newest first unless told otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortField {
+    #[default]
+    Timestamp,
+    Category,
+    Action,
+    Severity,
+    Actor,
 }
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-type QueryAs<'q, T> = sqlx::query::QueryAs<'q, sqlx::Any, T, sqlx::any::AnyArguments<'q>>;
-
-fn bind_all<'q>(mut query: Query<'q>, binds: Vec<Bind>) -> Query<'q> {
-    for bind in binds {
-        query = match bind {
-            Bind::Text(text) => query.bind(text),
-            Bind::Int(int) => query.bind(int),
-        };
+impl SortField {
+    pub fn parse(raw: &str) -> Option<SortField> {
+        match raw.trim() {
+            "timestamp" | "createdAt" => Some(SortField::Timestamp),
+            "category" => Some(SortField::Category),
+            "action" => Some(SortField::Action),
+            "severity" => Some(SortField::Severity),
+            "actor" => Some(SortField::Actor),
+            _ => None,
+        }
     }
-    query
-}
 
-fn bind_all_as<'q, T>(mut query: QueryAs<'q, T>, binds: Vec<Bind>) -> QueryAs<'q, T> {
-    for bind in binds {
-        query = match bind {
-            Bind::Text(text) => query.bind(text),
-            Bind::Int(int) => query.bind(int),
+    fn order_by(self, ascending: bool) -> String {
+        let direction = if ascending { "ASC" } else { "DESC" };
+        let column = match self {
+            SortField::Timestamp => "created_at",
+            SortField::Category => "category",
+            SortField::Action => "action",
+            SortField::Severity => {
+                "CASE severity WHEN 'debug' THEN 0 WHEN 'info' THEN 1 WHEN 'warning' THEN 2 \
+                 WHEN 'error' THEN 3 ELSE 4 END"
+            }
+            SortField::Actor => "COALESCE(actor_username, CAST(actor_id AS TEXT), '')",
         };
+        // The newest first among equals, whatever the order.
+        format!("{column} {direction}, created_at DESC, id DESC")
     }
-    query
 }
 
 /// Writes `event` down. Best effort: a failure is logged, never passed to the action it audits.
@@ -179,7 +282,7 @@ pub async fn record(state: &AppState, event: AuditEvent) {
 pub async fn append(state: &AppState, event: AuditEvent) -> DomainResult<AuditEntry> {
     let created_at = now_ms();
     let metadata = event.metadata.as_ref().map(Value::to_string);
-    let (id,): (i64,) = sqlx::query_as(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO audit_log (created_at, category, action, severity, actor_id, actor_type, actor_username, \
          description, success, ip, metadata) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
@@ -255,30 +358,31 @@ pub struct AuditPage {
     pub total: i64,
 }
 
-/// Entries newest first. Members see only their own: the filter's actor is forced to them.
+/// One page of entries, newest first unless `sort` says otherwise. Members see only their own:
+/// the filter's actor is forced to them (asking for someone else's is refused).
 pub async fn query(
     state: &AppState,
     caller: &Caller,
     mut filter: AuditFilter,
+    sort: (SortField, bool),
     page: i64,
     limit: i64,
 ) -> DomainResult<AuditPage> {
     if !is_admin(caller) {
-        if filter.actor_id.is_some_and(|actor| actor != caller.user_id) {
+        if filter.actor.is_some_and(|actor| actor != Actor::Id(caller.user_id)) {
             return Err(DomainError::Forbidden("Only admins can read other people's audit entries.".into()));
         }
-        filter.actor_id = Some(caller.user_id);
+        filter.actor = Some(Actor::Id(caller.user_id));
     }
     let (clause, binds) = filter.clause();
-    let (total,): (i64,) = bind_all_as(sqlx::query_as(&format!("SELECT COUNT(*) FROM audit_log{clause}")), binds)
+    let total: i64 = sqlx::query_scalar_with(&format!("SELECT COUNT(*) FROM audit_log{clause}"), arguments(binds)?)
         .fetch_one(state.store.pool())
         .await?;
     let (clause, binds) = filter.clause();
     let offset = (page - 1).saturating_mul(limit);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM audit_log{clause} ORDER BY created_at DESC, id DESC LIMIT {limit} OFFSET {offset}"
-    );
-    let rows: Vec<Row> = bind_all_as(sqlx::query_as(&sql), binds).fetch_all(state.store.pool()).await?;
+    let order = sort.0.order_by(sort.1);
+    let sql = format!("SELECT {COLUMNS} FROM audit_log{clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+    let rows: Vec<Row> = sqlx::query_as_with(&sql, arguments(binds)?).fetch_all(state.store.pool()).await?;
     Ok(AuditPage { items: rows.into_iter().map(entry_from).collect(), total })
 }
 
@@ -287,7 +391,7 @@ pub async fn export(state: &AppState, caller: &Caller, filter: &AuditFilter) -> 
     require_admin(caller)?;
     let (clause, binds) = filter.clause();
     let sql = format!("SELECT {COLUMNS} FROM audit_log{clause} ORDER BY created_at, id LIMIT {EXPORT_MAX_ROWS}");
-    let rows: Vec<Row> = bind_all_as(sqlx::query_as(&sql), binds).fetch_all(state.store.pool()).await?;
+    let rows: Vec<Row> = sqlx::query_as_with(&sql, arguments(binds)?).fetch_all(state.store.pool()).await?;
     record(
         state,
         AuditEvent::new("admin", "audit.exported", format!("Exported {} audit entries.", rows.len())).by_caller(caller),
@@ -296,17 +400,25 @@ pub async fn export(state: &AppState, caller: &Caller, filter: &AuditFilter) -> 
     Ok(rows.into_iter().map(entry_from).collect())
 }
 
-/// Deletes what the filter covers (which must say something) and returns how many went. The
+/// How a deletion went: nchat's `deletedCount` and `remainingCount`.
+#[derive(Debug, Clone, Copy)]
+pub struct Deleted {
+    pub deleted: u64,
+    /// Entries left, the record of this deletion included.
+    pub remaining: i64,
+}
+
+/// Deletes what the filter covers (which must say something) and says how many went. The
 /// deletion itself is recorded afterwards, so it is never silent.
-pub async fn delete(state: &AppState, caller: &Caller, filter: &AuditFilter) -> DomainResult<u64> {
+pub async fn delete(state: &AppState, caller: &Caller, filter: &AuditFilter) -> DomainResult<Deleted> {
     require_admin(caller)?;
     if filter.is_empty() {
         return Err(DomainError::BadRequest(
-            "Name what to delete: action, category, actor, from or to (all entries: a date range).".into(),
+            "Missing delete criteria: give ids or olderThan (or action, category, actor, from or to).".into(),
         ));
     }
     let (clause, binds) = filter.clause();
-    let deleted = bind_all(sqlx::query(&format!("DELETE FROM audit_log{clause}")), binds)
+    let deleted = sqlx::query_with(&format!("DELETE FROM audit_log{clause}"), arguments(binds)?)
         .execute(state.store.pool())
         .await?
         .rows_affected();
@@ -317,7 +429,31 @@ pub async fn delete(state: &AppState, caller: &Caller, filter: &AuditFilter) -> 
             .with(serde_json::json!({ "count": deleted })),
     )
     .await;
-    Ok(deleted)
+    let remaining: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(state.store.pool()).await?;
+    Ok(Deleted { deleted, remaining })
+}
+
+/// A few lines about exported entries: how many, their span, and counts by category and severity.
+pub fn summary(entries: &[AuditEntry]) -> String {
+    let mut out = format!("{} audit entries", entries.len());
+    if let (Some(first), Some(last)) = (entries.first(), entries.last()) {
+        out.push_str(&format!(" from {} to {}", first.timestamp, last.timestamp));
+    }
+    out.push('.');
+    let counts = |key: fn(&AuditEntry) -> &str| {
+        let mut counted: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for entry in entries {
+            *counted.entry(key(entry)).or_default() += 1;
+        }
+        counted.iter().map(|(name, n)| format!("{name} {n}")).collect::<Vec<_>>().join(", ")
+    };
+    if !entries.is_empty() {
+        out.push_str(&format!("\nBy category: {}.", counts(|e| &e.category)));
+        out.push_str(&format!("\nBy severity: {}.", counts(|e| &e.severity)));
+        let failed = entries.iter().filter(|e| !e.success).count();
+        out.push_str(&format!("\nFailed: {failed}."));
+    }
+    out
 }
 
 pub fn is_admin(caller: &Caller) -> bool {

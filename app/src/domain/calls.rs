@@ -42,12 +42,26 @@ impl CallState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// The `state` column reads as a `CallState` (never an error: see `parse`).
+impl sqlx::Type<sqlx::Any> for CallState {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Any> for CallState {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(CallState::parse(&<String as sqlx::Decode<sqlx::Any>>::decode(value)?))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct Call {
     pub id: String,
     pub chat_id: i64,
     pub initiator_id: i64,
     /// The initiator's username.
+    #[sqlx(rename = "username")]
     pub initiator: String,
     pub state: CallState,
     pub created_at: i64,
@@ -132,13 +146,8 @@ fn not_a_member() -> CallError {
     CallError::AccessDenied("You are not a member of this chat.".into())
 }
 
-type CallRow = (String, i64, i64, String, String, i64);
+/// The columns a `Call` reads from, with `calls c JOIN users u ON u.id = c.initiator_id`.
 const CALL_COLUMNS: &str = "c.id, c.chat_id, c.initiator_id, u.username, c.state, c.created_at";
-
-fn call_from(row: CallRow) -> Call {
-    let (id, chat_id, initiator_id, initiator, state, created_at) = row;
-    Call { id, chat_id, initiator_id, initiator, state: CallState::parse(&state), created_at }
-}
 
 /// 128 random bits as hex: a call id cannot be guessed.
 fn new_call_id() -> String {
@@ -157,8 +166,7 @@ async fn call_by_id(state: &AppState, call_id: &str) -> CallResult<Option<Call>>
         return Ok(None);
     }
     let sql = format!("SELECT {CALL_COLUMNS} FROM calls c JOIN users u ON u.id = c.initiator_id WHERE c.id = $1");
-    let row: Option<CallRow> = sqlx::query_as(&sql).bind(call_id).fetch_optional(state.store.pool()).await?;
-    Ok(row.map(call_from))
+    Ok(sqlx::query_as(&sql).bind(call_id).fetch_optional(state.store.pool()).await?)
 }
 
 /// The chat's ringing or active call.
@@ -167,8 +175,7 @@ async fn live_call_in(state: &AppState, chat_id: i64) -> CallResult<Option<Call>
         "SELECT {CALL_COLUMNS} FROM calls c JOIN users u ON u.id = c.initiator_id \
          WHERE c.chat_id = $1 AND c.state <> 'ended'"
     );
-    let row: Option<CallRow> = sqlx::query_as(&sql).bind(chat_id).fetch_optional(state.store.pool()).await?;
-    Ok(row.map(call_from))
+    Ok(sqlx::query_as(&sql).bind(chat_id).fetch_optional(state.store.pool()).await?)
 }
 
 async fn ensure_member(state: &AppState, caller: &Caller, chat_id: i64) -> CallResult<()> {
@@ -180,11 +187,10 @@ async fn ensure_member(state: &AppState, caller: &Caller, chat_id: i64) -> CallR
 }
 
 async fn member_ids(state: &AppState, chat_id: i64) -> CallResult<Vec<i64>> {
-    let rows: Vec<(i64,)> = sqlx::query_as("SELECT user_id FROM chat_members WHERE chat_id = $1")
+    Ok(sqlx::query_scalar("SELECT user_id FROM chat_members WHERE chat_id = $1")
         .bind(chat_id)
         .fetch_all(state.store.pool())
-        .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+        .await?)
 }
 
 fn announce(state: &AppState, call: &Call, recipients: Vec<i64>, change: CallChange) {
@@ -199,7 +205,7 @@ async fn announce_to_members(state: &AppState, call: &Call, change: CallChange) 
 
 /// True while the user is in the call (joined, not left).
 async fn is_present(state: &AppState, call_id: &str, user_id: i64) -> CallResult<bool> {
-    let row: Option<(i64,)> = sqlx::query_as(
+    let row: Option<i64> = sqlx::query_scalar(
         "SELECT user_id FROM call_participants \
          WHERE call_id = $1 AND user_id = $2 AND joined_at IS NOT NULL AND left_at IS NULL",
     )
@@ -211,7 +217,7 @@ async fn is_present(state: &AppState, call_id: &str, user_id: i64) -> CallResult
 }
 
 async fn present_count(state: &AppState, call_id: &str) -> CallResult<i64> {
-    let (count,): (i64,) = sqlx::query_as(
+    let count: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM call_participants WHERE call_id = $1 AND joined_at IS NOT NULL AND left_at IS NULL",
     )
     .bind(call_id)
@@ -227,7 +233,7 @@ pub async fn live_call_for(state: &AppState, caller: &Caller, chat_id: i64) -> C
     let Some(call) = live_call_in(state, chat_id).await? else { return Ok(None) };
     let change = match call.state {
         CallState::Ringing => {
-            let declined: Option<(i64,)> = sqlx::query_as(
+            let declined: Option<i64> = sqlx::query_scalar(
                 "SELECT user_id FROM call_participants WHERE call_id = $1 AND user_id = $2 AND declined_at IS NOT NULL",
             )
             .bind(&call.id)
@@ -385,7 +391,7 @@ async fn turn_down(state: &AppState, caller: &Caller, call: Call) -> CallResult<
     let change = CallChange::Declined { by: caller.username.clone(), initiator: call.initiator.clone() };
     announce_to_members(state, &call, change).await?;
     if call.state == CallState::Ringing {
-        let (waiting,): (i64,) = sqlx::query_as(
+        let waiting: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM chat_members m WHERE m.chat_id = $1 AND m.user_id <> $2 AND NOT EXISTS \
              (SELECT 1 FROM call_participants p WHERE p.call_id = $3 AND p.user_id = m.user_id AND p.declined_at IS NOT NULL)",
         )
@@ -538,15 +544,15 @@ pub async fn end_unanswered(state: &AppState) -> DomainResult<usize> {
     let now = now_ms();
     let cutoff = now - ms(state.settings.call_ring_timeout);
     // Reading first keeps the usual case (nothing due) from taking SQLite's write lock.
-    let due: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM calls WHERE state = 'ringing' AND created_at < $1 LIMIT 1")
+    let due: Option<String> =
+        sqlx::query_scalar("SELECT id FROM calls WHERE state = 'ringing' AND created_at < $1 LIMIT 1")
             .bind(cutoff)
             .fetch_optional(state.store.pool())
             .await?;
     if due.is_none() {
         return Ok(0);
     }
-    let ended: Vec<(String,)> = sqlx::query_as(
+    let ended: Vec<String> = sqlx::query_scalar(
         "UPDATE calls SET state = 'ended', ended_at = $1, ended_reason = 'timeout' \
          WHERE state = 'ringing' AND created_at < $2 RETURNING id",
     )
@@ -554,7 +560,7 @@ pub async fn end_unanswered(state: &AppState) -> DomainResult<usize> {
     .bind(cutoff)
     .fetch_all(state.store.pool())
     .await?;
-    for (call_id,) in &ended {
+    for call_id in &ended {
         if let Some(call) = call_by_id(state, call_id).await.map_err(DomainError::from)? {
             announce_end(state, &call, None, "timeout", now).await.map_err(DomainError::from)?;
         }

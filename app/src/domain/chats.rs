@@ -4,12 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 use super::events::Event;
+use super::files::Attachment;
 use super::names::{username_key, Role};
 use super::sessions::Caller;
 use super::store::{now_ms, Backend};
 use super::{AppState, DomainError, DomainResult};
 
-pub const MESSAGE_MAX_CHARS: usize = 4000;
+pub use crate::api::chats::MESSAGE_MAX_CHARS;
 pub const GROUP_NAME_MAX_CHARS: usize = 50;
 pub const NONCE_MAX_CHARS: usize = 64;
 /// Most people named in one add/create request.
@@ -30,11 +31,16 @@ impl ChatKind {
             ChatKind::Group => "group",
         }
     }
-    fn parse(raw: &str) -> ChatKind {
-        if raw == "group" {
-            ChatKind::Group
-        } else {
-            ChatKind::Private
+}
+
+/// How the `kind` column reads back (`#[sqlx(try_from = "String")]`).
+impl TryFrom<String> for ChatKind {
+    type Error = String;
+    fn try_from(raw: String) -> Result<ChatKind, String> {
+        match raw.as_str() {
+            "private" => Ok(ChatKind::Private),
+            "group" => Ok(ChatKind::Group),
+            other => Err(format!("unknown chat kind {other:?}")),
         }
     }
 }
@@ -51,7 +57,7 @@ pub struct ChatSummary {
 }
 
 /// A stored message. Deleted messages keep their place but not their text.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Message {
     pub id: i64,
     pub chat_id: i64,
@@ -63,16 +69,12 @@ pub struct Message {
     pub deleted_at: Option<i64>,
     /// Files attached by `/api/upload/complete`; none for most messages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub attachments: Vec<super::files::Attachment>,
+    #[sqlx(skip)]
+    pub attachments: Vec<Attachment>,
 }
 
-type MessageRow = (i64, i64, i64, String, String, i64, Option<i64>, Option<i64>);
+/// A `Message`'s columns (files are read apart, by `files::attach`).
 const MESSAGE_COLUMNS: &str = "m.id, m.chat_id, m.user_id, u.username, m.body, m.created_at, m.edited_at, m.deleted_at";
-
-fn message_from(row: MessageRow) -> Message {
-    let (id, chat_id, user_id, username, body, created_at, edited_at, deleted_at) = row;
-    Message { id, chat_id, user_id, username, body, created_at, edited_at, deleted_at, attachments: Vec::new() }
-}
 
 fn chat_not_found() -> DomainError {
     DomainError::NotFound("Chat not found.".into())
@@ -83,21 +85,24 @@ fn members_not_found() -> DomainError {
 }
 
 /// Guests read; everyone else may write.
-fn ensure_can_write(caller: &Caller) -> DomainResult<()> {
+/// Guests read; only members and above post, edit and upload.
+pub(crate) fn ensure_can_write(caller: &Caller) -> DomainResult<()> {
     if caller.role == Role::Guest {
         return Err(DomainError::Forbidden("Guests have read-only access.".into()));
     }
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
 struct Membership {
+    #[sqlx(try_from = "String")]
     kind: ChatKind,
     creator_id: i64,
 }
 
 /// The chat as the caller may see it, or "Chat not found." for strangers.
 async fn membership(state: &AppState, chat_id: i64, user_id: i64) -> DomainResult<Membership> {
-    let row: Option<(String, i64)> = sqlx::query_as(
+    let found: Option<Membership> = sqlx::query_as(
         "SELECT c.kind, c.creator_id FROM chats c JOIN chat_members m ON m.chat_id = c.id \
          WHERE c.id = $1 AND m.user_id = $2",
     )
@@ -105,8 +110,7 @@ async fn membership(state: &AppState, chat_id: i64, user_id: i64) -> DomainResul
     .bind(user_id)
     .fetch_optional(state.store.pool())
     .await?;
-    let (kind, creator_id) = row.ok_or_else(chat_not_found)?;
-    Ok(Membership { kind: ChatKind::parse(&kind), creator_id })
+    found.ok_or_else(chat_not_found)
 }
 
 /// True when `user_id` is a member of `chat_id` (for subscriptions).
@@ -118,8 +122,19 @@ pub async fn is_member(state: &AppState, chat_id: i64, user_id: i64) -> DomainRe
     }
 }
 
-/// id, kind, group name, the other member's name, newest message id, unread count.
-type ChatListRow = (i64, String, Option<String>, Option<String>, Option<i64>, i64);
+/// A chat as the caller's list shows it, before its newest message is read.
+#[derive(sqlx::FromRow)]
+struct ChatListRow {
+    id: i64,
+    #[sqlx(try_from = "String")]
+    kind: ChatKind,
+    /// The group's name; none for private chats.
+    name: Option<String>,
+    /// In a private chat, the other member's username.
+    other_member: Option<String>,
+    last_message_id: Option<i64>,
+    unread: i64,
+}
 
 pub async fn list_chats(state: &AppState, caller: &Caller, archived: bool) -> DomainResult<Vec<ChatSummary>> {
     let archived_filter = if archived { "m.archived_at IS NOT NULL" } else { "m.archived_at IS NULL" };
@@ -127,27 +142,26 @@ pub async fn list_chats(state: &AppState, caller: &Caller, archived: bool) -> Do
     let sql = format!(
         "SELECT c.id, c.kind, c.name, \
                 (SELECT u.username FROM chat_members o JOIN users u ON u.id = o.user_id \
-                  WHERE o.chat_id = c.id AND o.user_id <> $1 ORDER BY o.user_id LIMIT 1), \
-                (SELECT MAX(x.id) FROM messages x WHERE x.chat_id = c.id), \
+                  WHERE o.chat_id = c.id AND o.user_id <> $1 ORDER BY o.user_id LIMIT 1) AS other_member, \
+                (SELECT MAX(x.id) FROM messages x WHERE x.chat_id = c.id) AS last_message_id, \
                 (SELECT COUNT(*) FROM messages x WHERE x.chat_id = c.id AND x.user_id <> $1 \
-                   AND x.deleted_at IS NULL AND x.id > COALESCE(m.last_read_id, 0)) \
+                   AND x.deleted_at IS NULL AND x.id > COALESCE(m.last_read_id, 0)) AS unread \
          FROM chats c JOIN chat_members m ON m.chat_id = c.id \
          WHERE m.user_id = $1 AND {archived_filter} \
          ORDER BY COALESCE((SELECT MAX(x.id) FROM messages x WHERE x.chat_id = c.id), 0) DESC, c.id DESC"
     );
     let rows: Vec<ChatListRow> = sqlx::query_as(&sql).bind(caller.user_id).fetch_all(state.store.pool()).await?;
-    let last_ids: Vec<i64> = rows.iter().filter_map(|row| row.4).collect();
+    let last_ids: Vec<i64> = rows.iter().filter_map(|row| row.last_message_id).collect();
     let mut last_messages = messages_by_ids(state, &last_ids).await?;
     Ok(rows
         .into_iter()
-        .map(|(id, kind, name, other, last_id, unread)| {
-            let kind = ChatKind::parse(&kind);
-            let name = match kind {
-                ChatKind::Group => name.unwrap_or_default(),
-                ChatKind::Private => other.unwrap_or_else(|| "(nobody)".into()),
+        .map(|row| {
+            let name = match row.kind {
+                ChatKind::Group => row.name.unwrap_or_default(),
+                ChatKind::Private => row.other_member.unwrap_or_else(|| "(nobody)".into()),
             };
-            let last_message = last_id.and_then(|id| last_messages.remove(&id));
-            ChatSummary { id, kind, name, last_message, unread }
+            let last_message = row.last_message_id.and_then(|id| last_messages.remove(&id));
+            ChatSummary { id: row.id, kind: row.kind, name, last_message, unread: row.unread }
         })
         .collect())
 }
@@ -161,12 +175,12 @@ async fn messages_by_ids(state: &AppState, ids: &[i64]) -> DomainResult<std::col
         "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id WHERE m.id IN ({})",
         placeholders.join(", ")
     );
-    let mut query = sqlx::query_as::<_, MessageRow>(&sql);
+    let mut query = sqlx::query_as::<_, Message>(&sql);
     for id in ids {
         query = query.bind(id);
     }
-    let rows = query.fetch_all(state.store.pool()).await?;
-    Ok(rows.into_iter().map(|row| (row.0, message_from(row))).collect())
+    let messages = query.fetch_all(state.store.pool()).await?;
+    Ok(messages.into_iter().map(|message| (message.id, message)).collect())
 }
 
 /// Moves the caller's read marker forward to `message_id` (never back).
@@ -184,8 +198,8 @@ pub async fn mark_read(state: &AppState, caller: &Caller, chat_id: i64, message_
     Ok(())
 }
 
-/// The ids and exact names of these usernames; `members_not_found` if any is unknown.
-async fn resolve_usernames(state: &AppState, names: &[String]) -> DomainResult<Vec<(i64, String)>> {
+/// The user ids of these usernames; `members_not_found` if any is unknown.
+async fn resolve_usernames(state: &AppState, names: &[String]) -> DomainResult<Vec<i64>> {
     let mut keys: Vec<String> = names.iter().map(|n| username_key(n)).collect();
     if keys.is_empty() || keys.iter().any(String::is_empty) {
         return Err(DomainError::invalid("members", "Name at least one member, by username."));
@@ -196,11 +210,9 @@ async fn resolve_usernames(state: &AppState, names: &[String]) -> DomainResult<V
         return Err(DomainError::invalid("members", format!("At most {MEMBERS_PER_REQUEST} members per request.")));
     }
     let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT id, username FROM users WHERE deleted_at IS NULL AND username_key IN ({})",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query_as::<_, (i64, String)>(&sql);
+    let sql =
+        format!("SELECT id FROM users WHERE deleted_at IS NULL AND username_key IN ({})", placeholders.join(", "));
+    let mut query = sqlx::query_scalar::<_, i64>(&sql);
     for key in &keys {
         query = query.bind(key);
     }
@@ -217,18 +229,17 @@ pub async fn open_private_chat(state: &AppState, caller: &Caller, receiver: &str
     if receiver.trim().is_empty() {
         return Err(DomainError::invalid("receiver", "Name the person to chat with."));
     }
-    let found: Option<(i64, String)> =
-        sqlx::query_as("SELECT id, username FROM users WHERE username_key = $1 AND deleted_at IS NULL")
-            .bind(username_key(receiver))
-            .fetch_optional(state.store.pool())
-            .await?;
-    let (receiver_id, _) = found.ok_or_else(|| DomainError::NotFound("User not found.".into()))?;
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE username_key = $1 AND deleted_at IS NULL")
+        .bind(username_key(receiver))
+        .fetch_optional(state.store.pool())
+        .await?;
+    let receiver_id = found.ok_or_else(|| DomainError::NotFound("User not found.".into()))?;
     if receiver_id == caller.user_id {
         return Err(DomainError::BadRequest("Cannot chat with yourself.".into()));
     }
     let key = format!("{}:{}", caller.user_id.min(receiver_id), caller.user_id.max(receiver_id));
     let now = now_ms();
-    let created: Option<(i64,)> = sqlx::query_as(
+    let created: Option<i64> = sqlx::query_scalar(
         "INSERT INTO chats (kind, name, creator_id, private_key, created_at) VALUES ('private', NULL, $1, $2, $3) \
          ON CONFLICT (private_key) DO NOTHING RETURNING id",
     )
@@ -238,30 +249,25 @@ pub async fn open_private_chat(state: &AppState, caller: &Caller, receiver: &str
     .fetch_optional(state.store.pool())
     .await?;
     let chat_id = match created {
-        Some((id,)) => id,
+        Some(id) => id,
         None => {
-            sqlx::query_as::<_, (i64,)>("SELECT id FROM chats WHERE private_key = $1")
+            sqlx::query_scalar("SELECT id FROM chats WHERE private_key = $1")
                 .bind(&key)
                 .fetch_one(state.store.pool())
                 .await?
-                .0
         }
     };
     // Also repairs a chat whose members were never written (a crash between the two steps).
-    for user_id in [caller.user_id, receiver_id] {
-        add_member_row(state, chat_id, user_id, now).await?;
-    }
+    add_member_row(state, chat_id, caller.user_id, now).await?;
+    let receiver_added = add_member_row(state, chat_id, receiver_id, now).await?;
     sqlx::query("UPDATE chat_members SET archived_at = NULL WHERE chat_id = $1 AND user_id = $2")
         .bind(chat_id)
         .bind(caller.user_id)
         .execute(state.store.pool())
         .await?;
-    if created.is_some() {
-        state.events.publish(Event::ChatCreated {
-            chat_id,
-            creator: caller.username.clone(),
-            recipients: vec![caller.user_id, receiver_id],
-        });
+    // Once per member: opening the chat again announces nothing new.
+    if receiver_added {
+        announce_to(state, caller, chat_id, vec![receiver_id]);
     }
     Ok(chat_id)
 }
@@ -299,12 +305,12 @@ fn parse_group_name(raw: &str) -> DomainResult<String> {
 pub async fn create_group(state: &AppState, caller: &Caller, name: &str, members: &[String]) -> DomainResult<i64> {
     ensure_can_write(caller)?;
     let name = parse_group_name(name)?;
-    let others: Vec<String> =
+    let named: Vec<String> =
         members.iter().filter(|m| username_key(m) != username_key(&caller.username)).cloned().collect();
-    let resolved = if others.is_empty() { Vec::new() } else { resolve_usernames(state, &others).await? };
+    let others = if named.is_empty() { Vec::new() } else { resolve_usernames(state, &named).await? };
     let now = now_ms();
     let mut tx = state.store.pool().begin().await?;
-    let (chat_id,): (i64,) = sqlx::query_as(
+    let chat_id: i64 = sqlx::query_scalar(
         "INSERT INTO chats (kind, name, creator_id, created_at) VALUES ('group', $1, $2, $3) RETURNING id",
     )
     .bind(&name)
@@ -312,9 +318,7 @@ pub async fn create_group(state: &AppState, caller: &Caller, name: &str, members
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    let mut recipients = vec![caller.user_id];
-    recipients.extend(resolved.iter().map(|(id, _)| *id));
-    for user_id in &recipients {
+    for user_id in std::iter::once(&caller.user_id).chain(&others) {
         sqlx::query("INSERT INTO chat_members (chat_id, user_id, joined_at) VALUES ($1, $2, $3)")
             .bind(chat_id)
             .bind(user_id)
@@ -323,7 +327,7 @@ pub async fn create_group(state: &AppState, caller: &Caller, name: &str, members
             .await?;
     }
     tx.commit().await?;
-    state.events.publish(Event::ChatCreated { chat_id, creator: caller.username.clone(), recipients });
+    announce_to(state, caller, chat_id, others);
     Ok(chat_id)
 }
 
@@ -336,7 +340,7 @@ pub async fn add_members(state: &AppState, caller: &Caller, chat_id: i64, names:
     let resolved = resolve_usernames(state, names).await?;
     let now = now_ms();
     let mut added = Vec::new();
-    for (user_id, _) in resolved {
+    for user_id in resolved {
         if add_member_row(state, chat_id, user_id, now).await? {
             added.push(user_id);
         }
@@ -350,7 +354,7 @@ pub async fn add_members(state: &AppState, caller: &Caller, chat_id: i64, names:
         .by_caller(caller)
         .with(serde_json::json!({ "chatId": chat_id.to_string(), "userIds": added }));
         super::audit::record(state, event).await;
-        state.events.publish(Event::ChatCreated { chat_id, creator: caller.username.clone(), recipients: added });
+        announce_to(state, caller, chat_id, added);
     }
     Ok(())
 }
@@ -363,11 +367,11 @@ pub async fn remove_members(state: &AppState, caller: &Caller, chat_id: i64, nam
     }
     let resolved = resolve_usernames(state, names).await?;
     let may_remove_others = chat.creator_id == caller.user_id || caller.role.at_least(Role::Moderator);
-    if !may_remove_others && resolved.iter().any(|(id, _)| *id != caller.user_id) {
+    if !may_remove_others && resolved.iter().any(|id| *id != caller.user_id) {
         return Err(DomainError::Forbidden("Only the group's creator or a moderator can remove other members.".into()));
     }
     let mut removed = Vec::new();
-    for (user_id, _) in resolved {
+    for user_id in resolved {
         let gone = sqlx::query("DELETE FROM chat_members WHERE chat_id = $1 AND user_id = $2")
             .bind(chat_id)
             .bind(user_id)
@@ -393,13 +397,13 @@ pub async fn remove_members(state: &AppState, caller: &Caller, chat_id: i64, nam
 
 pub async fn member_names(state: &AppState, caller: &Caller, chat_id: i64) -> DomainResult<Vec<String>> {
     membership(state, chat_id, caller.user_id).await?;
-    let rows: Vec<(String,)> = sqlx::query_as(
+    let names = sqlx::query_scalar(
         "SELECT u.username FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = $1 ORDER BY m.joined_at, u.username",
     )
     .bind(chat_id)
     .fetch_all(state.store.pool())
     .await?;
-    Ok(rows.into_iter().map(|(name,)| name).collect())
+    Ok(names)
 }
 
 pub async fn set_archived(state: &AppState, caller: &Caller, chat_id: i64, archived: bool) -> DomainResult<()> {
@@ -447,14 +451,13 @@ pub async fn messages_between(
          WHERE m.chat_id = $1 AND m.id > $2 AND m.id < $3 ORDER BY m.id {} LIMIT $4",
         if forward { "ASC" } else { "DESC" }
     );
-    let rows: Vec<MessageRow> = sqlx::query_as(&sql)
+    let mut messages: Vec<Message> = sqlx::query_as(&sql)
         .bind(chat_id)
         .bind(after.unwrap_or(0))
         .bind(before.unwrap_or(i64::MAX))
         .bind(limit)
         .fetch_all(state.store.pool())
         .await?;
-    let mut messages: Vec<Message> = rows.into_iter().map(message_from).collect();
     if !forward {
         messages.reverse();
     }
@@ -477,8 +480,8 @@ fn parse_text(raw: &str) -> DomainResult<String> {
 
 async fn message_by_id(state: &AppState, message_id: i64) -> DomainResult<Option<Message>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id WHERE m.id = $1");
-    let row: Option<MessageRow> = sqlx::query_as(&sql).bind(message_id).fetch_optional(state.store.pool()).await?;
-    let mut found: Vec<Message> = row.map(message_from).into_iter().collect();
+    let found: Option<Message> = sqlx::query_as(&sql).bind(message_id).fetch_optional(state.store.pool()).await?;
+    let mut found: Vec<Message> = found.into_iter().collect();
     // Edits announce the whole message, files included.
     super::files::attach(state, &mut found).await?;
     Ok(found.pop())
@@ -486,9 +489,61 @@ async fn message_by_id(state: &AppState, message_id: i64) -> DomainResult<Option
 
 async fn message_by_nonce(state: &AppState, user_id: i64, nonce: &str) -> DomainResult<Option<Message>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id WHERE m.user_id = $1 AND m.nonce = $2");
-    let row: Option<MessageRow> =
-        sqlx::query_as(&sql).bind(user_id).bind(nonce).fetch_optional(state.store.pool()).await?;
-    Ok(row.map(message_from))
+    let found = sqlx::query_as(&sql).bind(user_id).bind(nonce).fetch_optional(state.store.pool()).await?;
+    Ok(found)
+}
+
+/// Who a new message is from, and what gives them the right to post it.
+#[derive(Debug, Clone, Copy)]
+pub enum Author<'a> {
+    /// A signed-in person: posts into chats they are a member of, unless a guest.
+    Member(&'a Caller),
+    /// The bot account of a webhook `webhooks::authenticate` let in: posts into that webhook's
+    /// chat while the webhook is live.
+    Bot { user_id: i64, username: &'a str },
+}
+
+impl Author<'_> {
+    fn user_id(self) -> i64 {
+        match self {
+            Author::Member(caller) => caller.user_id,
+            Author::Bot { user_id, .. } => user_id,
+        }
+    }
+
+    fn username(self) -> String {
+        match self {
+            Author::Member(caller) => caller.username.clone(),
+            Author::Bot { username, .. } => username.to_string(),
+        }
+    }
+
+    /// The answer when the author may not post into the chat: strangers learn nothing of it.
+    fn refused(self) -> DomainError {
+        match self {
+            Author::Member(_) => chat_not_found(),
+            Author::Bot { .. } => super::webhooks::not_found(),
+        }
+    }
+}
+
+/// A message to post, from whichever face: the WebSocket, ChatCLI's REST, an upload, a webhook.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub chat_id: i64,
+    pub author: Author<'a>,
+    pub body: &'a str,
+    /// The author's idempotency key: posting the same one again returns the stored message.
+    pub nonce: Option<&'a str>,
+    /// Files the author uploaded, linked to the message in the transaction that stores it.
+    pub attachments: Vec<Attachment>,
+}
+
+impl<'a> NewMessage<'a> {
+    /// A message of text alone.
+    pub fn text(chat_id: i64, author: Author<'a>, body: &'a str, nonce: Option<&'a str>) -> NewMessage<'a> {
+        NewMessage { chat_id, author, body, nonce, attachments: Vec::new() }
+    }
 }
 
 pub struct Posted {
@@ -497,107 +552,113 @@ pub struct Posted {
     pub is_new: bool,
 }
 
-/// Stores a message and announces it. With a `nonce`, posting the same one again returns the
-/// stored message instead of a second copy.
-pub async fn post_message(
-    state: &AppState,
-    caller: &Caller,
-    chat_id: i64,
-    text: &str,
-    nonce: Option<&str>,
-) -> DomainResult<Posted> {
-    let _turn = posting_turn(chat_id).await;
-    let posted = store_message(state, caller, chat_id, text, nonce).await?;
-    if posted.is_new {
-        state.events.publish(Event::MessagePosted { message: posted.message.clone() });
+/// Stores the message only if its author may post into the chat: a member, or the bot of one of
+/// the chat's live webhooks. `ON CONFLICT` leaves out a second post of the same nonce.
+const INSERT_MESSAGE: &str = "INSERT INTO messages (chat_id, user_id, body, created_at, nonce) \
+     SELECT $1, $2, $3, $4, $5 \
+     WHERE EXISTS (SELECT 1 FROM chat_members WHERE chat_id = $1 AND user_id = $2) \
+        OR EXISTS (SELECT 1 FROM webhooks WHERE chat_id = $1 AND bot_user_id = $2 AND revoked_at IS NULL) \
+     ON CONFLICT DO NOTHING RETURNING id";
+
+/// Posts a message: the one path for every face. Checks the author and the text, returns the
+/// stored message again for a nonce already used, stores the message with its attachments, and
+/// announces it once, in id order with the chat's other messages (see `posting_turn`).
+pub async fn post(state: &AppState, new: NewMessage<'_>) -> DomainResult<Posted> {
+    let NewMessage { chat_id, author, body, nonce, attachments } = new;
+    if let Author::Member(caller) = author {
+        ensure_can_write(caller)?;
     }
-    Ok(posted)
+    let body = parse_text(body)?;
+    let nonce = parse_nonce(nonce)?;
+    let turn = posting_turn(chat_id).await;
+    if let Some(message) = posted_before(state, author, nonce).await? {
+        return Ok(Posted { message, is_new: false });
+    }
+    let now = now_ms();
+    let stored = store_message(state, chat_id, author, &body, now, nonce, &attachments).await?;
+    let Some(id) = stored else {
+        // Either a concurrent post with the same nonce won, or the author may not post here.
+        return match posted_before(state, author, nonce).await? {
+            Some(message) => Ok(Posted { message, is_new: false }),
+            None => Err(author.refused()),
+        };
+    };
+    let message = Message {
+        id,
+        chat_id,
+        user_id: author.user_id(),
+        username: author.username(),
+        body,
+        created_at: now,
+        edited_at: None,
+        deleted_at: None,
+        attachments,
+    };
+    state.events.publish(Event::MessagePosted { message: message.clone() });
+    drop(turn);
+    Ok(Posted { message, is_new: true })
+}
+
+/// Inserts the message (and links its files), or None when the insert's own check refuses it.
+async fn store_message(
+    state: &AppState,
+    chat_id: i64,
+    author: Author<'_>,
+    body: &str,
+    now: i64,
+    nonce: Option<&str>,
+    attachments: &[Attachment],
+) -> DomainResult<Option<i64>> {
+    let insert =
+        || sqlx::query_scalar(INSERT_MESSAGE).bind(chat_id).bind(author.user_id()).bind(body).bind(now).bind(nonce);
+    let backend = state.store.backend();
+    if backend == Backend::Sqlite && attachments.is_empty() {
+        // SQLite has one writer at a time, so ids follow commit order already, and one statement
+        // holds the write lock for the shortest time (a transaction would hold it across awaits,
+        // and under load other writers would wait past their busy timeout).
+        return Ok(insert().fetch_optional(state.store.pool()).await?);
+    }
+    let mut tx = state.store.pool().begin().await?;
+    if backend == Backend::Postgres {
+        // Writers of one chat wait for each other here, so a message never commits after a higher id.
+        sqlx::query("SELECT id FROM chats WHERE id = $1 FOR UPDATE").bind(chat_id).execute(&mut *tx).await?;
+    }
+    let Some(id): Option<i64> = insert().fetch_optional(&mut *tx).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    for attachment in attachments {
+        super::files::link(&mut tx, &attachment.file_id, author.user_id(), id, chat_id).await?;
+    }
+    tx.commit().await?;
+    Ok(Some(id))
+}
+
+/// A nonce trimmed, or none when blank.
+fn parse_nonce(raw: Option<&str>) -> DomainResult<Option<&str>> {
+    let nonce = raw.map(str::trim).filter(|n| !n.is_empty());
+    if nonce.is_some_and(|n| n.chars().count() > NONCE_MAX_CHARS || n.contains('\0')) {
+        return Err(DomainError::invalid("nonce", format!("A nonce can be at most {NONCE_MAX_CHARS} characters.")));
+    }
+    Ok(nonce)
+}
+
+/// The author's message stored earlier under this nonce, if any.
+async fn posted_before(state: &AppState, author: Author<'_>, nonce: Option<&str>) -> DomainResult<Option<Message>> {
+    match nonce {
+        Some(nonce) => message_by_nonce(state, author.user_id(), nonce).await,
+        None => Ok(None),
+    }
 }
 
 /// Taken before storing a new message of this chat and held until it is announced: the
 /// messages of one chat are then announced on this node in id order, so a client that
 /// reconnects with `after` = the last id it saw misses none (two posts announced in the other
 /// order would let a client see the higher id first and resume past the lower one).
-pub async fn posting_turn(chat_id: i64) -> tokio::sync::MutexGuard<'static, ()> {
+async fn posting_turn(chat_id: i64) -> tokio::sync::MutexGuard<'static, ()> {
     const SHARDS: usize = 64;
     static TURNS: [tokio::sync::Mutex<()>; SHARDS] = [const { tokio::sync::Mutex::const_new(()) }; SHARDS];
     TURNS[chat_id.rem_euclid(SHARDS as i64) as usize].lock().await
-}
-
-/// `post_message` without the announcement, for callers that complete the message first
-/// (uploads link their file, then announce, holding `posting_turn`).
-pub async fn store_message(
-    state: &AppState,
-    caller: &Caller,
-    chat_id: i64,
-    text: &str,
-    nonce: Option<&str>,
-) -> DomainResult<Posted> {
-    ensure_can_write(caller)?;
-    let text = parse_text(text)?;
-    let nonce = nonce.map(str::trim).filter(|n| !n.is_empty());
-    if let Some(nonce) = nonce {
-        if nonce.chars().count() > NONCE_MAX_CHARS || nonce.contains('\0') {
-            return Err(DomainError::invalid("nonce", format!("A nonce can be at most {NONCE_MAX_CHARS} characters.")));
-        }
-        if let Some(message) = message_by_nonce(state, caller.user_id, nonce).await? {
-            return Ok(Posted { message, is_new: false });
-        }
-    }
-    let now = now_ms();
-    let insert = "INSERT INTO messages (chat_id, user_id, body, created_at, nonce) \
-                  SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM chat_members WHERE chat_id = $1 AND user_id = $2) \
-                  ON CONFLICT DO NOTHING RETURNING id";
-    let inserted: Option<(i64,)> = match state.store.backend() {
-        // One writer at a time: ids are assigned in commit order already.
-        Backend::Sqlite => {
-            sqlx::query_as(insert)
-                .bind(chat_id)
-                .bind(caller.user_id)
-                .bind(&text)
-                .bind(now)
-                .bind(nonce)
-                .fetch_optional(state.store.pool())
-                .await?
-        }
-        // Serialise writers per chat, so a message never commits after a higher id of its chat.
-        Backend::Postgres => {
-            let mut tx = state.store.pool().begin().await?;
-            sqlx::query("SELECT id FROM chats WHERE id = $1 FOR UPDATE").bind(chat_id).execute(&mut *tx).await?;
-            let row = sqlx::query_as(insert)
-                .bind(chat_id)
-                .bind(caller.user_id)
-                .bind(&text)
-                .bind(now)
-                .bind(nonce)
-                .fetch_optional(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            row
-        }
-    };
-    let Some((id,)) = inserted else {
-        // Either a concurrent post with the same nonce won, or the caller is not a member.
-        if let Some(message) = match nonce {
-            Some(nonce) => message_by_nonce(state, caller.user_id, nonce).await?,
-            None => None,
-        } {
-            return Ok(Posted { message, is_new: false });
-        }
-        return Err(chat_not_found());
-    };
-    let message = Message {
-        id,
-        chat_id,
-        user_id: caller.user_id,
-        username: caller.username.clone(),
-        body: text,
-        created_at: now,
-        edited_at: None,
-        deleted_at: None,
-        attachments: Vec::new(),
-    };
-    Ok(Posted { message, is_new: true })
 }
 
 /// Finds a message the caller may change: in a chat they are in, not deleted.
@@ -659,31 +720,31 @@ pub async fn typing(state: &AppState, caller: &Caller, chat_id: i64) -> DomainRe
     Ok(())
 }
 
-/// Re-announces a chat to its other members (the client's `chat_created` frame).
+/// Tells members who were just added (never the caller, who knows) that a chat is in their
+/// list: `chat_created`, once per membership.
+fn announce_to(state: &AppState, caller: &Caller, chat_id: i64, recipients: Vec<i64>) {
+    let recipients: Vec<i64> = recipients.into_iter().filter(|id| *id != caller.user_id).collect();
+    if !recipients.is_empty() {
+        state.events.publish(Event::ChatCreated { chat_id, creator: caller.username.clone(), recipients });
+    }
+}
+
+/// The client's own `chat_created` frame, which ChatCLI's client sends after creating a chat.
+/// Every member was told when they joined (`announce_to`), so relaying it would tell them twice:
+/// only the chat is checked.
 pub async fn announce_chat(state: &AppState, caller: &Caller, chat_id: i64) -> DomainResult<()> {
     membership(state, chat_id, caller.user_id).await?;
-    let members: Vec<(i64,)> = sqlx::query_as("SELECT user_id FROM chat_members WHERE chat_id = $1 AND user_id <> $2")
-        .bind(chat_id)
-        .bind(caller.user_id)
-        .fetch_all(state.store.pool())
-        .await?;
-    state.events.publish(Event::ChatCreated {
-        chat_id,
-        creator: caller.username.clone(),
-        recipients: members.into_iter().map(|(id,)| id).collect(),
-    });
     Ok(())
 }
 
 /// Everyone who shares at least one chat with `user_id` (who sees their presence), themselves included.
 pub async fn contacts(state: &AppState, user_id: i64) -> DomainResult<Vec<i64>> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
+    let mut ids: Vec<i64> = sqlx::query_scalar(
         "SELECT DISTINCT o.user_id FROM chat_members m JOIN chat_members o ON o.chat_id = m.chat_id WHERE m.user_id = $1",
     )
     .bind(user_id)
     .fetch_all(state.store.pool())
     .await?;
-    let mut ids: Vec<i64> = rows.into_iter().map(|(id,)| id).collect();
     if !ids.contains(&user_id) {
         ids.push(user_id);
     }

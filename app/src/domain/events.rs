@@ -1,6 +1,9 @@
 //! Live events: what the domain announces after a change is stored. The server's hub delivers
 //! them to open WebSocket connections on every node (through NATS when there are several).
 
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
 use serde::{Deserialize, Serialize};
 
 use super::chats::Message;
@@ -35,10 +38,18 @@ pub enum Event {
         chat_id: i64,
         user_ids: Vec<i64>,
     },
-    /// Sessions ended (one, or all of a user's): their sockets close.
+    /// Sessions ended (one, or all of a user's): their sockets close at once, except those of
+    /// `spared`, the session whose own logout ended them (they get `LoggedOut` after the answer).
     SessionsRevoked {
         user_id: i64,
         session_id: Option<i64>,
+        #[serde(default)]
+        spared: Option<i64>,
+    },
+    /// A client logged its own session out: that session's sockets close normally.
+    LoggedOut {
+        user_id: i64,
+        session_id: i64,
     },
     /// A node's view of a user's connections changed (first opened or last closed there).
     Presence {
@@ -95,10 +106,33 @@ pub enum CallChange {
 pub trait EventSink: Send + Sync {
     fn publish(&self, event: Event);
 
+    /// Publishes once the answer to the HTTP request being handled is sent (see `holding_events`),
+    /// or at once outside one: the caller's own socket must not hear of it before the answer.
+    fn publish_after_answer(&self, event: Event) {
+        let mut event = Some(event);
+        let _ = HELD.try_with(|held| held.lock().unwrap_or_else(|p| p.into_inner()).extend(event.take()));
+        if let Some(event) = event {
+            self.publish(event);
+        }
+    }
+
     /// For readiness probes: `Some(result)` when events go through an outside server (NATS).
     fn check(&self) -> Option<Result<(), String>> {
         None
     }
+}
+
+tokio::task_local! {
+    static HELD: Arc<Mutex<Vec<Event>>>;
+}
+
+/// Runs the handling of one HTTP request and returns, with its result, the events it held back
+/// with `publish_after_answer`, for the caller to publish once the answer is sent.
+pub async fn holding_events<F: Future>(handling: F) -> (F::Output, Vec<Event>) {
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let output = HELD.scope(held.clone(), handling).await;
+    let events = std::mem::take(&mut *held.lock().unwrap_or_else(|p| p.into_inner()));
+    (output, events)
 }
 
 pub struct NoEvents;

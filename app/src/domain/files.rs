@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::chats::{self, Message};
-use super::events::Event;
-use super::names::Role;
+use super::chats::{self, Author, Message, NewMessage};
 use super::sessions::Caller;
 use super::store::now_ms;
 use super::{AppState, DomainError};
@@ -17,6 +15,9 @@ pub const DEFAULT_MAX_BYTES: u64 = 10 * 1024 * 1024;
 pub const DEFAULT_TYPES: &[&str] =
     &["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain", "application/zip"];
 pub const FILENAME_MAX_CHARS: usize = 255;
+/// The storage bucket nchat's answers name: Hearth keeps files in `<data dir>/uploads/`, each
+/// under its file id (the object key).
+pub const UPLOAD_BUCKET: &str = "uploads";
 /// nchat's codes for refused uploads.
 pub const FILE_TOO_LARGE: &str = "FILE_TOO_LARGE";
 pub const INVALID_FILE_TYPE: &str = "INVALID_FILE_TYPE";
@@ -58,6 +59,8 @@ pub struct NewUpload {
 #[derive(Debug, Clone)]
 pub struct Presigned {
     pub file_id: String,
+    /// Where the bytes are kept within `UPLOAD_BUCKET`.
+    pub key: String,
     pub upload_url: String,
     pub content_type: String,
     pub expires_at: i64,
@@ -65,7 +68,7 @@ pub struct Presigned {
 }
 
 /// A file as a message carries it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Attachment {
     pub file_id: String,
     pub filename: String,
@@ -82,20 +85,56 @@ pub async fn attach(state: &AppState, messages: &mut [Message]) -> Result<(), Do
     }
     let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
     let sql = format!(
-        "SELECT message_id, id, filename, content_type, stored_size FROM files \
+        "SELECT message_id, id AS file_id, filename, content_type, stored_size AS size FROM files \
          WHERE message_id IN ({}) AND stored_size IS NOT NULL ORDER BY created_at",
         placeholders.join(", ")
     );
-    let mut query = sqlx::query_as::<_, (i64, String, String, String, i64)>(&sql);
+    let mut query = sqlx::query_as::<_, AttachedFile>(&sql);
     for id in &ids {
         query = query.bind(*id);
     }
-    for (message_id, file_id, filename, content_type, size) in query.fetch_all(state.store.pool()).await? {
-        if let Some(message) = messages.iter_mut().find(|m| m.id == message_id) {
-            message.attachments.push(Attachment { file_id, filename, content_type, size });
+    for row in query.fetch_all(state.store.pool()).await? {
+        if let Some(message) = messages.iter_mut().find(|m| m.id == row.message_id) {
+            message.attachments.push(row.attachment);
         }
     }
     Ok(())
+}
+
+/// An attachment and the message that carries it.
+#[derive(sqlx::FromRow)]
+struct AttachedFile {
+    message_id: i64,
+    #[sqlx(flatten)]
+    attachment: Attachment,
+}
+
+/// Links the author's uploaded file to their new message, in the transaction that stores the
+/// message (`chats::post`). A file goes with one message only: a second link is refused.
+pub(super) async fn link(
+    conn: &mut sqlx::AnyConnection,
+    file_id: &str,
+    uploader_id: i64,
+    message_id: i64,
+    chat_id: i64,
+) -> Result<(), DomainError> {
+    let linked = sqlx::query(
+        "UPDATE files SET message_id = $1, chat_id = $2 WHERE id = $3 AND uploader_id = $4 AND message_id IS NULL",
+    )
+    .bind(message_id)
+    .bind(chat_id)
+    .bind(file_id)
+    .bind(uploader_id)
+    .execute(conn)
+    .await?;
+    if linked.rows_affected() != 1 {
+        return Err(attached_already());
+    }
+    Ok(())
+}
+
+fn attached_already() -> DomainError {
+    DomainError::Conflict("This file is attached already.".into())
 }
 
 /// A stored file's metadata.
@@ -108,10 +147,10 @@ pub struct StoredFile {
     pub path: PathBuf,
 }
 
-type FileRow = (String, i64, Option<i64>, String, String, i64, Option<i64>, Option<i64>, i64);
 const FILE_COLUMNS: &str =
     "id, uploader_id, chat_id, filename, content_type, declared_size, stored_size, message_id, expires_at";
 
+#[derive(sqlx::FromRow)]
 struct FileRecord {
     id: String,
     uploader_id: i64,
@@ -122,11 +161,6 @@ struct FileRecord {
     stored_size: Option<i64>,
     message_id: Option<i64>,
     expires_at: i64,
-}
-
-fn record_from(row: FileRow) -> FileRecord {
-    let (id, uploader_id, chat_id, filename, content_type, declared_size, stored_size, message_id, expires_at) = row;
-    FileRecord { id, uploader_id, chat_id, filename, content_type, declared_size, stored_size, message_id, expires_at }
 }
 
 fn file_not_found() -> DomainError {
@@ -180,7 +214,11 @@ fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 /// The upload URLs' key: derived from the JWT secret, so one secret is configured, yet a token
 /// signature can never be replayed as an upload signature.
 fn signing_key(state: &AppState) -> [u8; 32] {
-    Sha256::new().chain_update(b"uploads").chain_update(&state.settings.jwt_secret).finalize().into()
+    Sha256::new()
+        .chain_update(b"uploads")
+        .chain_update(secrecy::ExposeSecret::expose_secret(&state.settings.jwt_secret))
+        .finalize()
+        .into()
 }
 
 fn signature(state: &AppState, file_id: &str, size: i64, content_type: &str, expires: i64) -> String {
@@ -193,11 +231,37 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn ensure_can_write(caller: &Caller) -> Result<(), DomainError> {
-    if caller.role == Role::Guest {
-        return Err(DomainError::Forbidden("Guests have read-only access.".into()));
+/// A size as nchat writes it: 1024-based units, at most two decimals (`10 MB`, `1.5 KB`, `12 B`).
+pub fn nchat_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
     }
-    Ok(())
+    let rounded = format!("{value:.2}");
+    let trimmed = rounded.trim_end_matches('0').trim_end_matches('.');
+    format!("{trimmed} {}", UNITS[unit])
+}
+
+/// nchat's file category of a content type: image, video, audio, document, archive, code or other.
+pub fn category(content_type: &str) -> &'static str {
+    let base = base_type(content_type);
+    let (kind, sub) = base.split_once('/').unwrap_or((base.as_str(), ""));
+    match kind {
+        "image" => "image",
+        "video" => "video",
+        "audio" => "audio",
+        _ => match sub {
+            "pdf" | "msword" | "markdown" | "csv" | "plain" => "document",
+            s if s.starts_with("vnd.openxmlformats") || s.starts_with("vnd.ms-") => "document",
+            "zip" | "gzip" | "x-tar" | "x-7z-compressed" | "x-rar-compressed" => "archive",
+            "javascript" | "typescript" | "json" | "html" | "css" | "xml" => "code",
+            s if s.starts_with("x-") && kind == "text" => "code",
+            _ => "other",
+        },
+    }
 }
 
 fn human_size(bytes: i64) -> String {
@@ -210,7 +274,7 @@ fn human_size(bytes: i64) -> String {
 
 /// Checks the announcement and hands out a presigned URL for the bytes.
 pub async fn begin_upload(state: &AppState, caller: &Caller, new: NewUpload) -> UploadResult<Presigned> {
-    ensure_can_write(caller)?;
+    chats::ensure_can_write(caller)?;
     let filename = parse_filename(&new.filename)?;
     let content_type = base_type(&new.content_type);
     if !state.settings.upload_types.contains(&content_type) {
@@ -252,6 +316,7 @@ pub async fn begin_upload(state: &AppState, caller: &Caller, new: NewUpload) -> 
     let base = state.settings.public_url.trim_end_matches('/');
     Ok(Presigned {
         upload_url: format!("{base}/api/upload/{file_id}?expires={expires_at}&signature={signature}"),
+        key: file_id.clone(),
         file_id,
         content_type,
         expires_at,
@@ -264,8 +329,8 @@ async fn record(state: &AppState, file_id: &str) -> Result<Option<FileRecord>, D
         return Ok(None);
     }
     let sql = format!("SELECT {FILE_COLUMNS} FROM files WHERE id = $1");
-    let row: Option<FileRow> = sqlx::query_as(&sql).bind(file_id).fetch_optional(state.store.pool()).await?;
-    Ok(row.map(record_from))
+    let found = sqlx::query_as(&sql).bind(file_id).fetch_optional(state.store.pool()).await?;
+    Ok(found)
 }
 
 /// An upload the presigned URL allows: where to write, and how much at most.
@@ -435,7 +500,7 @@ pub async fn complete(
         (None, None) => return Err(DomainError::invalid("chatID", "Name the chat to attach the file to.").into()),
     };
     if file.message_id.is_some() {
-        return Err(DomainError::Conflict("This file is attached already.".into()).into());
+        return Err(attached_already().into());
     }
     let Some(stored_size) = file.stored_size else {
         return Err(DomainError::Conflict("The file has not been uploaded yet.".into()).into());
@@ -453,24 +518,15 @@ pub async fn complete(
         Some(text) => format!("{text}\n{note}"),
         None => note,
     };
-    // Stored, linked, then announced: whoever sees the message can download the file. The turn
-    // keeps announcements of the chat in id order (see chats::posting_turn).
-    let turn = chats::posting_turn(chat_id).await;
-    let mut posted = chats::store_message(state, caller, chat_id, &body, None).await?;
-    sqlx::query("UPDATE files SET message_id = $1, chat_id = $2 WHERE id = $3")
-        .bind(posted.message.id)
-        .bind(chat_id)
-        .bind(&file.id)
-        .execute(state.store.pool())
-        .await?;
-    posted.message.attachments.push(Attachment {
+    // Stored and linked together, then announced: whoever sees the message can download the file.
+    let attachment = Attachment {
         file_id: file.id.clone(),
         filename: file.filename.clone(),
         content_type: file.content_type.clone(),
         size: stored_size,
-    });
-    state.events.publish(Event::MessagePosted { message: posted.message.clone() });
-    drop(turn);
+    };
+    let new = NewMessage::text(chat_id, Author::Member(caller), &body, None);
+    let posted = chats::post(state, NewMessage { attachments: vec![attachment], ..new }).await?;
     super::audit::record(
         state,
         super::audit::AuditEvent::new("file", "file.uploaded", format!("File {} attached to chat {chat_id}.", file.id))
@@ -526,6 +582,20 @@ mod tests {
     fn hmac_matches_rfc_4231_case_2() {
         let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
         assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[test]
+    fn sizes_and_categories_read_like_nchats() {
+        assert_eq!(nchat_size(10 * 1024 * 1024), "10 MB");
+        assert_eq!(nchat_size(1536), "1.5 KB");
+        assert_eq!(nchat_size(12), "12 B");
+        assert_eq!(nchat_size(0), "0 B");
+        assert_eq!(category("image/png"), "image");
+        assert_eq!(category("application/pdf"), "document");
+        assert_eq!(category("text/plain; charset=utf-8"), "document");
+        assert_eq!(category("application/zip"), "archive");
+        assert_eq!(category("application/json"), "code");
+        assert_eq!(category("application/x-custom"), "other");
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub async fn search(
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ToolError::invalid("limit", format!("limit must be between 1 and {MAX_LIMIT}.")));
     }
-    let key = upstream.api_key.clone().unwrap_or_default();
+    let key =
+        upstream.api_key.as_ref().map(|key| secrecy::ExposeSecret::expose_secret(key).to_string()).unwrap_or_default();
     let limit_text = limit.to_string();
     let (path, params) = match provider {
         GifProvider::Giphy => ("/v1/gifs/search", [("api_key", key.as_str()), ("q", query), ("limit", &limit_text)]),

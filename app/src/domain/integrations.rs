@@ -15,12 +15,12 @@ pub enum GifProvider {
 pub struct Upstream {
     /// Base URL, without a trailing slash.
     pub url: String,
-    pub api_key: Option<String>,
+    pub api_key: Option<secrecy::SecretString>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Integrations {
-    /// A LibreTranslate-compatible server; None: `/api/translate` answers 503.
+    /// A LibreTranslate-compatible server; None: `/api/translate` returns the text untranslated.
     pub translate: Option<Upstream>,
     /// The GIF service and its key; None: `/api/gif` answers 503.
     pub gif: Option<(GifProvider, Upstream)>,

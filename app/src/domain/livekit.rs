@@ -14,7 +14,7 @@ pub struct LiveKit {
     /// None: tokens are minted, but call sockets relay JSON among participants themselves.
     pub url: Option<String>,
     pub api_key: String,
-    api_secret: String,
+    api_secret: secrecy::SecretString,
     pub token_ttl: Duration,
 }
 
@@ -36,7 +36,7 @@ pub struct CallToken {
 
 impl LiveKit {
     pub fn new(url: Option<String>, api_key: String, api_secret: String, token_ttl: Duration) -> Self {
-        LiveKit { url, api_key, api_secret, token_ttl }
+        LiveKit { url, api_key, api_secret: api_secret.into(), token_ttl }
     }
 
     /// Mints the token `user_id` joins `call_id`'s room with.
@@ -50,7 +50,7 @@ impl LiveKit {
             can_publish_data: Some(true),
             ..VideoGrants::default()
         };
-        let token = AccessToken::with_api_key(&self.api_key, &self.api_secret)
+        let token = AccessToken::with_api_key(&self.api_key, secrecy::ExposeSecret::expose_secret(&self.api_secret))
             .with_identity(&user_id.to_string())
             .with_name(username)
             .with_grants(grants)

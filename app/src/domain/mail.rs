@@ -2,17 +2,63 @@
 //! is written to the log and to a file under the outbox folder, so a local run needs no server.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::DomainError;
+use crate::i18n::{td_string, Locale};
+use crate::locale::ready;
 
 #[derive(Debug, Clone)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+}
+
+/// The mails Hearth writes, in the reader's language (the catalogue's `mail` section).
+impl Mail {
+    /// The code that confirms a new account's address.
+    pub fn verification_code(to: String, language: Locale, code: &str, valid: Duration) -> Mail {
+        let duration = duration(language, valid);
+        Mail {
+            subject: ready(td_string!(language, mail.verification_subject, code = code)),
+            body: ready(td_string!(language, mail.verification_body, code = code, duration = duration)),
+            to,
+        }
+    }
+
+    /// The code that confirms an address an account is moving to (sent to that new address).
+    pub fn new_address_code(to: String, language: Locale, username: &str, code: &str, valid: Duration) -> Mail {
+        let duration = duration(language, valid);
+        let body = ready(td_string!(
+            language,
+            mail.new_address_body,
+            code = code,
+            email = to.as_str(),
+            username = username,
+            duration = duration
+        ));
+        Mail { subject: ready(td_string!(language, mail.new_address_subject, code = code)), body, to }
+    }
+
+    /// The link that lets the account's owner choose a new password.
+    pub fn password_reset(to: String, language: Locale, username: &str, link: &str, valid: Duration) -> Mail {
+        let duration = duration(language, valid);
+        Mail {
+            subject: ready(td_string!(language, mail.reset_subject)),
+            body: ready(td_string!(language, mail.reset_body, username = username, link = link, duration = duration)),
+            to,
+        }
+    }
+}
+
+/// "5 minutes" in `language`, with its plural rules (at least one minute).
+fn duration(language: Locale, valid: Duration) -> String {
+    let minutes = (valid.as_secs() / 60).max(1);
+    ready(td_string!(language, mail.duration, count = minutes))
 }
 
 #[derive(Clone)]
@@ -78,5 +124,51 @@ impl Mailer {
             },
             Mailer::Outbox { .. } => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIVE_MINUTES: Duration = Duration::from_secs(300);
+
+    #[test]
+    fn english_mails_keep_their_wording() {
+        let mail = Mail::verification_code("a@example.org".into(), Locale::en, "123456", FIVE_MINUTES);
+        assert_eq!(mail.subject, "Your Hearth verification code: 123456");
+        assert_eq!(
+            mail.body,
+            "Your Hearth verification code is 123456\n\nIt is valid for 5 minutes. If you did not ask for it, ignore this mail."
+        );
+        let reset =
+            Mail::password_reset("a@example.org".into(), Locale::en, "ann", "http://h/r?t=1&u=ann", FIVE_MINUTES);
+        assert_eq!(reset.subject, "Reset your Hearth password");
+        assert!(reset.body.contains(
+            "account 'ann'.\n\nTo choose a new password, open this link (valid for 5 minutes):\nhttp://h/r?t=1&u=ann\n"
+        ));
+    }
+
+    #[test]
+    fn durations_follow_each_languages_plural_rules() {
+        let valid = |language, seconds| duration(language, Duration::from_secs(seconds));
+        assert_eq!(valid(Locale::en, 60), "1 minute");
+        assert_eq!(valid(Locale::en, 59), "1 minute");
+        assert_eq!(valid(Locale::de, 60), "eine Minute");
+        assert_eq!(valid(Locale::de, 3600), "60 Minuten");
+        assert_eq!(valid(Locale::ar, 120), "دقيقتين");
+        assert_eq!(valid(Locale::ar, 300), "5 دقائق");
+        assert_eq!(valid(Locale::ar, 900), "15 دقيقة");
+        assert_eq!(valid(Locale::es, 300), "5 minutos");
+    }
+
+    #[test]
+    fn each_mail_is_in_the_readers_language() {
+        let reset = Mail::password_reset("a@example.org".into(), Locale::de, "ann", "http://h/r", FIVE_MINUTES);
+        assert_eq!(reset.subject, "Dein Hearth-Passwort zurücksetzen");
+        assert!(reset.body.contains("„ann“") && reset.body.contains("5 Minuten lang gültig):\nhttp://h/r\n"));
+        let code = Mail::new_address_code("new@example.org".into(), Locale::fr, "ann", "654321", FIVE_MINUTES);
+        assert!(code.subject.ends_with(" : 654321"));
+        assert!(code.body.contains("new@example.org") && code.body.contains("« ann »"), "{}", code.body);
     }
 }

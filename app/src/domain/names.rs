@@ -1,13 +1,11 @@
 //! Values that are checked once, where they enter, and trusted after ("parse, don't validate"):
-//! usernames, e-mail addresses, passwords and roles. One rule each, for every surface.
+//! usernames, e-mail addresses and roles. One rule each, for every surface (new passwords, whose
+//! rule differs by surface, are in `passwords`).
 
 use super::DomainError;
 
 pub const USERNAME_MAX_CHARS: usize = 20;
 pub const EMAIL_MAX_CHARS: usize = 254;
-pub const PASSWORD_MIN_CHARS: usize = 8;
-/// Bounds the work argon2 does for one request.
-pub const PASSWORD_MAX_CHARS: usize = 128;
 pub const DISPLAY_NAME_MAX_CHARS: usize = 50;
 
 /// Characters the ChatCLI reference refuses in a username (it splits commands on some of them).
@@ -90,46 +88,6 @@ pub fn email_key(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-/// A new password that meets the strength rule. Existing passwords are never re-checked.
-#[derive(Clone)]
-pub struct NewPassword(String);
-
-impl NewPassword {
-    pub fn parse(raw: &str) -> Result<Self, DomainError> {
-        let chars = raw.chars().count();
-        let weak = |message: &str| Err(DomainError::invalid("password", message));
-        if chars < PASSWORD_MIN_CHARS {
-            return weak("Password must be at least 8 characters.");
-        }
-        if chars > PASSWORD_MAX_CHARS {
-            return weak("Password must be at most 128 characters.");
-        }
-        if !raw.chars().any(|c| c.is_uppercase()) {
-            return weak("Password must contain an upper-case letter.");
-        }
-        if !raw.chars().any(|c| c.is_lowercase()) {
-            return weak("Password must contain a lower-case letter.");
-        }
-        if !raw.chars().any(|c| c.is_ascii_digit()) {
-            return weak("Password must contain a digit.");
-        }
-        if !raw.chars().any(|c| c.is_ascii_punctuation()) {
-            return weak("Password must contain a punctuation character.");
-        }
-        Ok(NewPassword(raw.to_string()))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for NewPassword {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("NewPassword(***)")
-    }
-}
-
 /// An optional human name shown instead of the username (nchat's `displayName`).
 pub fn parse_display_name(raw: Option<&str>) -> Result<Option<String>, DomainError> {
     let Some(name) = raw.map(str::trim).filter(|n| !n.is_empty()) else { return Ok(None) };
@@ -181,6 +139,21 @@ impl Role {
     }
 }
 
+/// The `role` column reads as a `Role`; a value this version does not know is a guest, the
+/// least power, rather than an error.
+impl sqlx::Type<sqlx::Any> for Role {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Any> for Role {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let stored = <String as sqlx::Decode<sqlx::Any>>::decode(value)?;
+        Ok(Role::parse(&stored).unwrap_or(Role::Guest))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,15 +167,6 @@ mod tests {
         }
         assert!(Username::parse("12345678901234567890").is_ok());
         assert!(Username::parse("ünïcødé").is_ok());
-    }
-
-    #[test]
-    fn passwords_need_every_character_class() {
-        assert!(NewPassword::parse("Str0ng!pass").is_ok());
-        for weak in ["Sh0rt!", "nouppercase1!", "NOLOWERCASE1!", "NoDigits!!", "NoPunct123"] {
-            assert!(NewPassword::parse(weak).is_err(), "{weak:?} should be refused");
-        }
-        assert!(NewPassword::parse(&format!("Aa1!{}", "x".repeat(125))).is_err());
     }
 
     #[test]
@@ -220,5 +184,15 @@ mod tests {
         assert!(!Role::Guest.at_least(Role::Member));
         assert_eq!(Role::parse("ADMIN").unwrap(), Role::Admin);
         assert!(Role::parse("root").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_stored_role_reads_back_and_an_unknown_one_reads_as_guest() {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let mut db = sqlx::AnyConnection::connect("sqlite::memory:").await.expect("an in-memory SQLite database");
+        let read = |sql| sqlx::query_scalar::<_, Role>(sql);
+        assert_eq!(read("SELECT 'moderator'").fetch_one(&mut db).await.expect("a role"), Role::Moderator);
+        assert_eq!(read("SELECT 'root'").fetch_one(&mut db).await.expect("a role"), Role::Guest);
     }
 }

@@ -93,7 +93,7 @@ pub async fn count_shared(store: &Store, key: &str, limit: u32, period: Duration
     let period_ms = ms(period).max(1);
     let now = now_ms();
     let window_start = now - now.rem_euclid(period_ms);
-    let (hits,): (i64,) = sqlx::query_as(
+    let hits: i64 = sqlx::query_scalar(
         "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
          ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
     )

@@ -70,8 +70,8 @@ pub fn secret_hash(secret: &str) -> String {
 pub async fn start_session(state: &AppState, user_id: i64, role: Role) -> DomainResult<IssuedTokens> {
     let now = now_ms();
     let expires_at = now + ms(state.settings.refresh_token_ttl);
-    let (session_id,): (i64,) =
-        sqlx::query_as("INSERT INTO sessions (user_id, created_at, expires_at) VALUES ($1, $2, $3) RETURNING id")
+    let session_id: i64 =
+        sqlx::query_scalar("INSERT INTO sessions (user_id, created_at, expires_at) VALUES ($1, $2, $3) RETURNING id")
             .bind(user_id)
             .bind(now)
             .bind(expires_at)
@@ -124,7 +124,7 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> DomainResult<
         .map_err(|_| DomainError::InvalidSession)?
         .claims;
     let user_id: i64 = claims.sub.parse().map_err(|_| DomainError::InvalidSession)?;
-    let row: Option<(String, String, String)> = sqlx::query_as(
+    let row: Option<SessionHolder> = sqlx::query_as(
         "SELECT u.username, u.email, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > $3 \
            AND u.disabled_at IS NULL AND u.deleted_at IS NULL",
@@ -134,21 +134,55 @@ pub async fn authenticate(state: &AppState, access_token: &str) -> DomainResult<
     .bind(now_ms())
     .fetch_optional(state.store.pool())
     .await?;
-    let (username, email, role) = row.ok_or(DomainError::InvalidSession)?;
-    Ok(Caller { user_id, session_id: claims.sid, username, email, role: Role::parse(&role).unwrap_or(Role::Guest) })
+    let holder = row.ok_or(DomainError::InvalidSession)?;
+    Ok(Caller { user_id, session_id: claims.sid, username: holder.username, email: holder.email, role: holder.role })
 }
 
-/// True while a session is neither revoked nor expired (and its account still active).
-pub async fn session_alive(state: &AppState, session_id: i64) -> DomainResult<bool> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.disabled_at IS NULL AND u.deleted_at IS NULL",
+/// The account a live session belongs to, as `authenticate` reads it.
+#[derive(sqlx::FromRow)]
+struct SessionHolder {
+    username: String,
+    email: String,
+    role: Role,
+}
+
+/// Whether a session may still be used; if not, whether it ended by its own logout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    Alive,
+    /// Its own client logged it out (`/user/logout`, or the session that called logout-all).
+    LoggedOut,
+    /// Revoked otherwise, expired, or its account disabled or deleted.
+    Ended,
+}
+
+/// The revoke reason of a session ended by its own logout.
+const OWN_LOGOUT: &str = "logout";
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    revoked_at: Option<i64>,
+    revoke_reason: Option<String>,
+    expires_at: i64,
+    disabled_at: Option<i64>,
+    deleted_at: Option<i64>,
+}
+
+pub async fn session_state(state: &AppState, session_id: i64) -> DomainResult<SessionState> {
+    let row: Option<SessionRow> = sqlx::query_as(
+        "SELECT s.revoked_at, s.revoke_reason, s.expires_at, u.disabled_at, u.deleted_at \
+         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1",
     )
     .bind(session_id)
-    .bind(now_ms())
     .fetch_optional(state.store.pool())
     .await?;
-    Ok(row.is_some())
+    let Some(row) = row else { return Ok(SessionState::Ended) };
+    let active = row.expires_at > now_ms() && row.disabled_at.is_none() && row.deleted_at.is_none();
+    Ok(match row.revoked_at {
+        Some(_) if row.revoke_reason.as_deref() == Some(OWN_LOGOUT) => SessionState::LoggedOut,
+        None if active => SessionState::Alive,
+        _ => SessionState::Ended,
+    })
 }
 
 /// Trades a refresh token for a new pair. A token used before revokes its session.
@@ -160,25 +194,25 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> DomainResult<Issu
     let hash = secret_hash(token);
     let now = now_ms();
     // Marking the token used is the one step that decides a race between two uses.
-    let fresh: Option<(i64,)> = sqlx::query_as(
+    let fresh: Option<i64> = sqlx::query_scalar(
         "UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL RETURNING session_id",
     )
     .bind(now)
     .bind(&hash)
     .fetch_optional(state.store.pool())
     .await?;
-    let Some((session_id,)) = fresh else {
-        let seen: Option<(i64,)> = sqlx::query_as("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
+    let Some(session_id) = fresh else {
+        let seen: Option<i64> = sqlx::query_scalar("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
             .bind(&hash)
             .fetch_optional(state.store.pool())
             .await?;
-        if let Some((session_id,)) = seen {
+        if let Some(session_id) = seen {
             tracing::warn!(session_id, "refresh token reused: revoking its session");
             revoke_session(state, session_id, "refresh_token_reuse").await?;
         }
         return Err(DomainError::InvalidRefreshToken);
     };
-    let live: Option<(i64, String)> = sqlx::query_as(
+    let live: Option<LiveAccount> = sqlx::query_as(
         "SELECT u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 \
            AND u.disabled_at IS NULL AND u.deleted_at IS NULL",
@@ -187,18 +221,26 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> DomainResult<Issu
     .bind(now)
     .fetch_optional(state.store.pool())
     .await?;
-    let (user_id, role) = live.ok_or(DomainError::InvalidRefreshToken)?;
+    let account = live.ok_or(DomainError::InvalidRefreshToken)?;
     // Sliding expiry: a session in use stays alive.
     sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id = $2")
         .bind(now + ms(state.settings.refresh_token_ttl))
         .bind(session_id)
         .execute(state.store.pool())
         .await?;
-    issue_tokens(state, user_id, session_id, Role::parse(&role).unwrap_or(Role::Guest)).await
+    issue_tokens(state, account.id, session_id, account.role).await
 }
 
-pub async fn revoke_session(state: &AppState, session_id: i64, reason: &str) -> DomainResult<()> {
-    let revoked: Option<(i64,)> = sqlx::query_as(
+/// The account behind a session that may still be refreshed.
+#[derive(sqlx::FromRow)]
+struct LiveAccount {
+    id: i64,
+    role: Role,
+}
+
+/// Marks a session revoked; the user it belonged to, or None when it was revoked already.
+async fn mark_revoked(state: &AppState, session_id: i64, reason: &str) -> DomainResult<Option<i64>> {
+    let revoked: Option<i64> = sqlx::query_scalar(
         "UPDATE sessions SET revoked_at = $1, revoke_reason = $2 WHERE id = $3 AND revoked_at IS NULL RETURNING user_id",
     )
     .bind(now_ms())
@@ -206,9 +248,13 @@ pub async fn revoke_session(state: &AppState, session_id: i64, reason: &str) -> 
     .bind(session_id)
     .fetch_optional(state.store.pool())
     .await?;
-    if let Some((user_id,)) = revoked {
+    Ok(revoked)
+}
+
+pub async fn revoke_session(state: &AppState, session_id: i64, reason: &str) -> DomainResult<()> {
+    if let Some(user_id) = mark_revoked(state, session_id, reason).await? {
         // Open sockets of this session close too.
-        state.events.publish(Event::SessionsRevoked { user_id, session_id: Some(session_id) });
+        state.events.publish(Event::SessionsRevoked { user_id, session_id: Some(session_id), spared: None });
     }
     Ok(())
 }
@@ -220,20 +266,50 @@ pub async fn revoke_all_sessions(state: &AppState, user_id: i64, reason: &str) -
         .bind(user_id)
         .execute(state.store.pool())
         .await?;
-    state.events.publish(Event::SessionsRevoked { user_id, session_id: None });
+    state.events.publish(Event::SessionsRevoked { user_id, session_id: None, spared: None });
     Ok(())
+}
+
+/// The caller's own sockets learn of their logout after the answer, and close normally: a
+/// client that sees its socket refused before its logout returns reports an authentication failure.
+fn close_own_sockets_after_answer(state: &AppState, caller: &Caller) {
+    state.events.publish_after_answer(Event::LoggedOut { user_id: caller.user_id, session_id: caller.session_id });
 }
 
 /// Ends the caller's session; a refresh token given with it must belong to the same session.
 pub async fn logout(state: &AppState, caller: &Caller, refresh_token: Option<&str>) -> DomainResult<()> {
     if let Some(token) = refresh_token.map(str::trim).filter(|t| !t.is_empty()) {
-        let owner: Option<(i64,)> = sqlx::query_as("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
+        let owner: Option<i64> = sqlx::query_scalar("SELECT session_id FROM refresh_tokens WHERE token_hash = $1")
             .bind(secret_hash(token))
             .fetch_optional(state.store.pool())
             .await?;
-        if owner.is_some_and(|(sid,)| sid != caller.session_id) {
+        if owner.is_some_and(|sid| sid != caller.session_id) {
             return Err(DomainError::Forbidden("That refresh token belongs to another session.".into()));
         }
     }
-    revoke_session(state, caller.session_id, "logout").await
+    if mark_revoked(state, caller.session_id, OWN_LOGOUT).await?.is_some() {
+        close_own_sockets_after_answer(state, caller);
+    }
+    Ok(())
+}
+
+/// Ends every session of the caller: the others' sockets close at once, the caller's own after the answer.
+pub async fn logout_all(state: &AppState, caller: &Caller) -> DomainResult<()> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $1, revoke_reason = CASE WHEN id = $2 THEN $3 ELSE 'logout_all' END \
+         WHERE user_id = $4 AND revoked_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(caller.session_id)
+    .bind(OWN_LOGOUT)
+    .bind(caller.user_id)
+    .execute(state.store.pool())
+    .await?;
+    state.events.publish(Event::SessionsRevoked {
+        user_id: caller.user_id,
+        session_id: None,
+        spared: Some(caller.session_id),
+    });
+    close_own_sockets_after_answer(state, caller);
+    Ok(())
 }

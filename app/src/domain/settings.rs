@@ -18,7 +18,7 @@ pub struct Settings {
     pub public_url: String,
     pub email_verification_required: bool,
     pub registration: Registration,
-    pub jwt_secret: Vec<u8>,
+    pub jwt_secret: secrecy::SecretSlice<u8>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub verification_code_ttl: Duration,
@@ -44,6 +44,12 @@ pub struct Settings {
     pub upload_url_ttl: Duration,
     /// Translate, GIF search, link previews and logos.
     pub integrations: super::integrations::Integrations,
+    /// Translate, GIF search and link previews answer callers without a token (nchat's guide);
+    /// false: they need a signed-in caller.
+    pub anonymous_tools: bool,
+    /// The key of incoming webhooks' HMAC signatures (`X-Webhook-Signature: sha256=…`), as nchat's
+    /// WEBHOOK_SECRET; None: signatures are not checked (the webhook's token still is).
+    pub webhook_secret: Option<secrecy::SecretString>,
 }
 
 impl Settings {
@@ -53,7 +59,7 @@ impl Settings {
             public_url: public_url.into(),
             email_verification_required: true,
             registration: Registration::Open,
-            jwt_secret,
+            jwt_secret: jwt_secret.into(),
             access_token_ttl: Duration::from_secs(24 * 3600),
             refresh_token_ttl: Duration::from_secs(60 * 24 * 3600),
             verification_code_ttl: Duration::from_secs(5 * 60),
@@ -69,6 +75,8 @@ impl Settings {
             upload_types: super::files::DEFAULT_TYPES.iter().map(|t| t.to_string()).collect(),
             upload_url_ttl: Duration::from_secs(15 * 60),
             integrations: Default::default(),
+            anonymous_tools: true,
+            webhook_secret: None,
         }
     }
 }

@@ -31,7 +31,7 @@ impl AppState {
     pub fn new(store: Store, settings: Settings, mailer: Mailer, events: Arc<dyn EventSink>) -> Self {
         AppState(Arc::new(Shared {
             passwords: Passwords::new(settings.password_hash_concurrency),
-            token_keys: TokenKeys::new(&settings.jwt_secret),
+            token_keys: TokenKeys::new(secrecy::ExposeSecret::expose_secret(&settings.jwt_secret)),
             limiter: RateLimiter::default(),
             started_at: Instant::now(),
             store,

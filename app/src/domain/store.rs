@@ -6,8 +6,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::AnyPool;
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Arguments};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -121,6 +121,27 @@ fn prepare_sqlite_url(url: &str) -> anyhow_like::Result<String> {
     Ok(format!("sqlite://{path}?{query}"))
 }
 
+/// A value for a `$n` placeholder of SQL built at run time (search, audit filters).
+#[derive(Debug, Clone)]
+pub enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+/// The values of SQL built at run time, in placeholder order, for `sqlx::query_with`,
+/// `query_as_with` and `query_scalar_with`.
+pub fn arguments<'q>(binds: impl IntoIterator<Item = Bind>) -> Result<AnyArguments<'q>, sqlx::Error> {
+    let mut arguments = AnyArguments::default();
+    for bind in binds {
+        match bind {
+            Bind::Int(value) => arguments.add(value),
+            Bind::Text(value) => arguments.add(value),
+        }
+        .map_err(sqlx::Error::Encode)?;
+    }
+    Ok(arguments)
+}
+
 /// Now, in Unix milliseconds: the unit of every timestamp column.
 pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -132,99 +153,26 @@ pub fn ms(duration: Duration) -> i64 {
 
 /// RFC 3339 UTC text of a Unix-ms timestamp (what every wire format sends).
 pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+    let time = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms).unwrap_or_default();
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A date or time as clients send it: `2024-01-31`, or RFC 3339 (`2024-01-31T12:00:00Z`,
-/// `…+02:00`, fractions allowed). `end_of_day` makes a bare date mean its last millisecond.
+/// `…+02:00`, fractions allowed, a space for the `T`). `end_of_day` makes a bare date mean its
+/// last millisecond.
 pub fn parse_time(text: &str, end_of_day: bool) -> Option<i64> {
     let text = text.trim();
-    let date = text.get(..10)?;
-    let mut fields = date.split('-');
-    let year: i64 = fields.next().filter(|y| y.len() == 4)?.parse().ok()?;
-    let month: i64 = fields.next().filter(|m| m.len() == 2)?.parse().ok()?;
-    let day: i64 = fields.next().filter(|d| d.len() == 2)?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=days_in_month(year, month)).contains(&day) {
-        return None;
-    }
-    let midnight = days_from_civil(year, month, day) * 86_400_000;
-    let rest = &text[10..];
-    if rest.is_empty() {
-        return Some(if end_of_day { midnight + 86_399_999 } else { midnight });
-    }
-    let rest = rest.strip_prefix(['T', 't', ' '])?;
-    let number = |s: &str| -> Option<i64> { s.bytes().all(|b| b.is_ascii_digit()).then(|| s.parse().ok()).flatten() };
-    let hour = number(rest.get(0..2)?)?;
-    let minute = number(rest.get(3..5)?).filter(|_| rest.as_bytes().get(2) == Some(&b':'))?;
-    let second = number(rest.get(6..8)?).filter(|_| rest.as_bytes().get(5) == Some(&b':'))?;
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut rest = &rest[8..];
-    let mut millis = 0;
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        // `%Y` also takes years of more or fewer than four digits: clients send four.
+        if text.len() != 10 {
             return None;
         }
-        let padded: String = fraction[..digits].chars().chain("000".chars()).take(3).collect();
-        millis = number(&padded)?;
-        rest = &fraction[digits..];
+        let midnight = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis();
+        return Some(if end_of_day { midnight + 86_399_999 } else { midnight });
     }
-    let offset_minutes = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
-                return None;
-            }
-            sign * (number(&rest[1..3])? * 60 + number(&rest[4..6])?)
-        }
-    };
-    Some(midnight + ((hour * 60 + minute - offset_minutes) * 60 + second) * 1000 + millis)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let yoe = year - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Days since 1970-01-01 to a (year, month, day) date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    let spaced = text.get(10..11) == Some(" ");
+    let text = if spaced { format!("{}T{}", &text[..10], &text[11..]) } else { text.to_string() };
+    chrono::DateTime::parse_from_rfc3339(&text).ok().map(|time| time.timestamp_millis())
 }
 
 /// Start-up errors are reported as text; the domain's own errors are `DomainError`.
@@ -249,7 +197,9 @@ mod tests {
         assert_eq!(parse_time("1970-01-01", true), Some(86_399_999));
         assert_eq!(parse_time("2023-11-14T22:13:20.123Z", false), Some(1_700_000_000_123));
         assert_eq!(parse_time("2023-11-15T00:13:20+02:00", false), Some(1_700_000_000_000));
+        assert_eq!(parse_time("2023-11-14 22:13:20.123Z", false), Some(1_700_000_000_123));
         assert_eq!(parse_time("2023-02-29", false), None);
+        assert_eq!(parse_time("12023-01-01", false), None);
         assert_eq!(parse_time("yesterday", false), None);
         assert_eq!(parse_time("2023-11-14T25:00:00Z", false), None);
     }

@@ -44,6 +44,23 @@ fn language(field: &'static str, code: &str) -> ToolResult<String> {
     Ok(code.to_string())
 }
 
+fn source_language(source: Option<&str>) -> ToolResult<String> {
+    match source.filter(|s| !s.trim().is_empty()) {
+        Some(source) => language("sourceLanguage", source),
+        None => Ok("auto".to_string()),
+    }
+}
+
+/// The text as sent, for when no translation server is configured (nchat answers so). Call it
+/// with input `translate` accepted.
+pub fn untranslated(text: &str, target: &str, source: Option<&str>) -> Translation {
+    Translation {
+        text: text.to_string(),
+        source: source_language(source).unwrap_or_else(|_| "auto".into()),
+        target: target.trim().to_string(),
+    }
+}
+
 pub async fn translate(
     upstream: Option<&Upstream>,
     timeout: std::time::Duration,
@@ -51,7 +68,6 @@ pub async fn translate(
     target: &str,
     source: Option<&str>,
 ) -> ToolResult<Translation> {
-    let upstream = upstream.ok_or(ToolError::Unavailable("Translation is not configured on this server."))?;
     if text.trim().is_empty() {
         return Err(ToolError::invalid("text", "text must not be empty."));
     }
@@ -59,13 +75,12 @@ pub async fn translate(
         return Err(ToolError::invalid("text", format!("text must be at most {MAX_TEXT_CHARS} characters.")));
     }
     let target = language("targetLanguage", target)?;
-    let source = match source.filter(|s| !s.trim().is_empty()) {
-        Some(source) => language("sourceLanguage", source)?,
-        None => "auto".to_string(),
-    };
+    let source = source_language(source)?;
+    // Checked after the input, so a bad request is a 400 whether or not a server is configured.
+    let upstream = upstream.ok_or(ToolError::Unavailable("Translation is not configured on this server."))?;
     let mut body = json!({ "q": text, "source": source, "target": target, "format": "text" });
     if let Some(key) = &upstream.api_key {
-        body["api_key"] = json!(key);
+        body["api_key"] = json!(secrecy::ExposeSecret::expose_secret(key));
     }
     let client = reqwest::Client::builder().timeout(timeout).build().map_err(|e| ToolError::Internal(e.to_string()))?;
     let response = client

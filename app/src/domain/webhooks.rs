@@ -4,16 +4,18 @@
 use sha2::{Digest, Sha256};
 
 use super::audit::{self, AuditEvent};
-use super::chats::{Message, MESSAGE_MAX_CHARS};
-use super::events::Event;
+use super::chats::{self, Author, ChatKind, Message, NewMessage};
 use super::names::Role;
 use super::sessions::Caller;
-use super::store::{now_ms, Backend};
+use super::store::now_ms;
 use super::{AppState, DomainError, DomainResult};
 
 pub const NAME_MAX_CHARS: usize = 80;
+/// nchat's limits on a webhook post (its spec's WebhookPayload).
+pub const CONTENT_MAX_CHARS: usize = 2000;
+pub const EMBEDS_MAX: usize = 10;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Webhook {
     pub id: i64,
     pub chat_id: i64,
@@ -31,21 +33,31 @@ pub struct Created {
     pub url: String,
 }
 
-type WebhookRow = (i64, i64, String, String, i64, i64);
-/// A webhook row plus its token hash and bot user id.
-type LiveRow = (i64, i64, String, String, i64, i64, String, i64);
-const WEBHOOK_COLUMNS: &str = "w.id, w.chat_id, w.name, u.username, w.creator_id, w.created_at";
+/// A `Webhook`'s columns.
+const WEBHOOK_COLUMNS: &str = "w.id, w.chat_id, w.name, u.username AS bot_username, w.creator_id, w.created_at";
 
-fn webhook_from(row: WebhookRow) -> Webhook {
-    let (id, chat_id, name, bot_username, creator_id, created_at) = row;
-    Webhook { id, chat_id, name, bot_username, creator_id, created_at }
+/// A webhook that has not been revoked, with what lets it in and whom it speaks as.
+#[derive(sqlx::FromRow)]
+struct LiveWebhook {
+    #[sqlx(flatten)]
+    webhook: Webhook,
+    token_hash: String,
+    bot_user_id: i64,
+}
+
+/// What decides who manages a chat's webhooks.
+#[derive(sqlx::FromRow)]
+struct ManagedChat {
+    creator_id: i64,
+    #[sqlx(try_from = "String")]
+    kind: ChatKind,
 }
 
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn not_found() -> DomainError {
+pub(super) fn not_found() -> DomainError {
     DomainError::NotFound("Webhook not found.".into())
 }
 
@@ -66,20 +78,20 @@ fn parse_name(raw: &str) -> DomainResult<String> {
 /// Server admins manage any chat's webhooks; a group's creator manages that group's. Other
 /// members are refused; strangers are told the chat does not exist.
 async fn ensure_may_manage(state: &AppState, caller: &Caller, chat_id: i64) -> DomainResult<()> {
-    let chat: Option<(i64, String)> = sqlx::query_as("SELECT creator_id, kind FROM chats WHERE id = $1")
+    let chat: Option<ManagedChat> = sqlx::query_as("SELECT creator_id, kind FROM chats WHERE id = $1")
         .bind(chat_id)
         .fetch_optional(state.store.pool())
         .await?;
-    let Some((creator_id, kind)) = chat else {
+    let Some(chat) = chat else {
         return Err(DomainError::NotFound("Chat not found.".into()));
     };
     if caller.role.at_least(Role::Admin) {
         return Ok(());
     }
-    if !super::chats::is_member(state, chat_id, caller.user_id).await? {
+    if !chats::is_member(state, chat_id, caller.user_id).await? {
         return Err(DomainError::NotFound("Chat not found.".into()));
     }
-    if kind == "group" && creator_id == caller.user_id {
+    if chat.kind == ChatKind::Group && chat.creator_id == caller.user_id {
         return Ok(());
     }
     Err(DomainError::Forbidden("Only the group's creator or an admin can manage its webhooks.".into()))
@@ -94,7 +106,7 @@ pub async fn create(state: &AppState, caller: &Caller, chat_id: i64, name: &str)
     let bot_username = format!("webhook:{tag}");
     let now = now_ms();
     let mut tx = state.store.pool().begin().await?;
-    let (bot_id,): (i64,) = sqlx::query_as(
+    let bot_id: i64 = sqlx::query_scalar(
         "INSERT INTO users (username, username_key, email, email_key, display_name, password_hash, role, \
                             email_verified_at, disabled_at, created_at) \
          VALUES ($1, $1, $2, $2, $3, '', 'member', $4, $4, $4) RETURNING id",
@@ -105,7 +117,7 @@ pub async fn create(state: &AppState, caller: &Caller, chat_id: i64, name: &str)
     .bind(now)
     .fetch_one(&mut *tx)
     .await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO webhooks (chat_id, name, token_hash, bot_user_id, creator_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -140,24 +152,22 @@ pub async fn list(state: &AppState, caller: &Caller, chat_id: i64) -> DomainResu
         "SELECT {WEBHOOK_COLUMNS} FROM webhooks w JOIN users u ON u.id = w.bot_user_id \
          WHERE w.chat_id = $1 AND w.revoked_at IS NULL ORDER BY w.id"
     );
-    let rows: Vec<WebhookRow> = sqlx::query_as(&sql).bind(chat_id).fetch_all(state.store.pool()).await?;
-    Ok(rows.into_iter().map(webhook_from).collect())
+    let webhooks = sqlx::query_as(&sql).bind(chat_id).fetch_all(state.store.pool()).await?;
+    Ok(webhooks)
 }
 
-async fn live_webhook(state: &AppState, id: i64) -> DomainResult<Option<(Webhook, String, i64)>> {
+async fn live_webhook(state: &AppState, id: i64) -> DomainResult<Option<LiveWebhook>> {
     let sql = format!(
         "SELECT {WEBHOOK_COLUMNS}, w.token_hash, w.bot_user_id FROM webhooks w JOIN users u ON u.id = w.bot_user_id \
          WHERE w.id = $1 AND w.revoked_at IS NULL"
     );
-    let row: Option<LiveRow> = sqlx::query_as(&sql).bind(id).fetch_optional(state.store.pool()).await?;
-    Ok(row.map(|(id, chat_id, name, bot, creator_id, created_at, hash, bot_id)| {
-        (webhook_from((id, chat_id, name, bot, creator_id, created_at)), hash, bot_id)
-    }))
+    let live = sqlx::query_as(&sql).bind(id).fetch_optional(state.store.pool()).await?;
+    Ok(live)
 }
 
 /// Revokes a webhook: its URL answers 404 from now on.
 pub async fn revoke(state: &AppState, caller: &Caller, id: i64) -> DomainResult<()> {
-    let (webhook, _, _) = live_webhook(state, id).await?.ok_or_else(not_found)?;
+    let webhook = live_webhook(state, id).await?.ok_or_else(not_found)?.webhook;
     match ensure_may_manage(state, caller, webhook.chat_id).await {
         // Strangers learn nothing about the webhook either.
         Err(DomainError::NotFound(_)) => return Err(not_found()),
@@ -178,24 +188,36 @@ pub async fn revoke(state: &AppState, caller: &Caller, id: i64) -> DomainResult<
     Ok(())
 }
 
-/// The webhook named by `id`, when `token` is its token. Unknown and revoked: 404; wrong token: 403.
-pub async fn authenticate(state: &AppState, id: i64, token: &str) -> DomainResult<(Webhook, i64)> {
-    let (webhook, hash, bot_id) = live_webhook(state, id).await?.ok_or_else(not_found)?;
-    let given = token_hash(token.trim());
+/// The webhook named by `id`, when `token` is its token. Unknown and revoked: 404; no token:
+/// `SignInRequired`; a wrong one: `InvalidSession` (both 401).
+pub async fn authenticate(state: &AppState, id: i64, token: Option<&str>) -> DomainResult<(Webhook, i64)> {
+    let LiveWebhook { webhook, token_hash: hash, bot_user_id } =
+        live_webhook(state, id).await?.ok_or_else(not_found)?;
+    let token = token.map(str::trim).filter(|t| !t.is_empty()).ok_or(DomainError::SignInRequired)?;
+    let given = token_hash(token);
     // Both are hex digests of equal length; compare without an early exit.
     let same = given.len() == hash.len() && given.bytes().zip(hash.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
     if !same {
-        return Err(DomainError::Forbidden("Invalid webhook token.".into()));
+        return Err(DomainError::InvalidSession);
     }
-    Ok((webhook, bot_id))
+    Ok((webhook, bot_user_id))
+}
+
+/// When the webhook last posted (its bot posts nothing else), if ever.
+pub async fn last_used(state: &AppState, bot_id: i64) -> DomainResult<Option<i64>> {
+    let last: Option<i64> = sqlx::query_scalar("SELECT MAX(created_at) FROM messages WHERE user_id = $1")
+        .bind(bot_id)
+        .fetch_one(state.store.pool())
+        .await?;
+    Ok(last)
 }
 
 fn parse_content(raw: &str) -> DomainResult<String> {
     if raw.trim().is_empty() {
         return Err(DomainError::invalid("content", "content cannot be empty."));
     }
-    if raw.chars().count() > MESSAGE_MAX_CHARS {
-        return Err(DomainError::invalid("content", format!("content can be at most {MESSAGE_MAX_CHARS} characters.")));
+    if raw.chars().count() > CONTENT_MAX_CHARS {
+        return Err(DomainError::invalid("content", format!("content can be at most {CONTENT_MAX_CHARS} characters.")));
     }
     if raw.contains('\0') {
         return Err(DomainError::invalid("content", "content cannot contain NUL characters."));
@@ -203,61 +225,18 @@ fn parse_content(raw: &str) -> DomainResult<String> {
     Ok(raw.to_string())
 }
 
-/// Posts `content` into the webhook's chat as its bot, and announces it like any message.
+/// Posts `content` into the chat of a webhook `authenticate` let in, as its bot, and announces
+/// it like any message.
 pub async fn post(
     state: &AppState,
-    id: i64,
-    token: &str,
+    webhook: &Webhook,
+    bot_id: i64,
     content: &str,
     ip: Option<std::net::IpAddr>,
 ) -> DomainResult<Message> {
-    let (webhook, bot_id) = authenticate(state, id, token).await?;
     let body = parse_content(content)?;
-    // Announced in id order with the chat's other posts (see chats::posting_turn).
-    let turn = super::chats::posting_turn(webhook.chat_id).await;
-    let now = now_ms();
-    let insert = "INSERT INTO messages (chat_id, user_id, body, created_at) VALUES ($1, $2, $3, $4) RETURNING id";
-    let (message_id,): (i64,) = match state.store.backend() {
-        Backend::Sqlite => {
-            sqlx::query_as(insert)
-                .bind(webhook.chat_id)
-                .bind(bot_id)
-                .bind(&body)
-                .bind(now)
-                .fetch_one(state.store.pool())
-                .await?
-        }
-        // As in chats::post_message: writers of one chat commit in id order.
-        Backend::Postgres => {
-            let mut tx = state.store.pool().begin().await?;
-            sqlx::query("SELECT id FROM chats WHERE id = $1 FOR UPDATE")
-                .bind(webhook.chat_id)
-                .execute(&mut *tx)
-                .await?;
-            let row = sqlx::query_as(insert)
-                .bind(webhook.chat_id)
-                .bind(bot_id)
-                .bind(&body)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            row
-        }
-    };
-    let message = Message {
-        id: message_id,
-        chat_id: webhook.chat_id,
-        user_id: bot_id,
-        username: webhook.bot_username.clone(),
-        body,
-        created_at: now,
-        edited_at: None,
-        deleted_at: None,
-        attachments: Vec::new(),
-    };
-    state.events.publish(Event::MessagePosted { message: message.clone() });
-    drop(turn);
+    let author = Author::Bot { user_id: bot_id, username: &webhook.bot_username };
+    let message = chats::post(state, NewMessage::text(webhook.chat_id, author, &body, None)).await?.message;
     audit::record(state, AuditEvent::webhook_used(webhook.id, webhook.chat_id, ip)).await;
     Ok(message)
 }

@@ -51,26 +51,35 @@ pub fn parse_time(rfc3339: &str) -> f64 {
     }
 }
 
-/// "now", "5 min", "3 h", or the date, for message headers.
-pub fn relative_time(rfc3339: &str) -> String {
+/// "now", "5 min", "3 hr", or the date, for message headers, in the page's language (`locale`
+/// is a language tag such as `de`). The server renders no messages; it writes the bare date.
+pub fn relative_time(rfc3339: &str, locale: &str) -> String {
     let minutes = ((now_ms() - parse_time(rfc3339)) / 60_000.0).floor();
-    if minutes < 1.0 {
-        "now".into()
-    } else if minutes < 60.0 {
-        format!("{minutes} min")
-    } else if minutes < 24.0 * 60.0 {
-        format!("{} h", (minutes / 60.0).floor())
-    } else {
-        local_date(rfc3339)
+    #[cfg(feature = "hydrate")]
+    {
+        if minutes < 1.0 {
+            intl::relative_now(locale)
+        } else if minutes < 60.0 {
+            intl::amount(locale, minutes, "minute")
+        } else if minutes < 24.0 * 60.0 {
+            intl::amount(locale, (minutes / 60.0).floor(), "hour")
+        } else {
+            intl::date_time(rfc3339, locale, r#"{"dateStyle":"medium"}"#)
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (minutes, locale);
+        local_day(rfc3339)
     }
 }
 
-/// The local calendar date of a timestamp, as the browser writes it.
-pub fn local_date(rfc3339: &str) -> String {
+/// The local calendar day of a timestamp (`2026-11-29`), for telling days apart.
+pub fn local_day(rfc3339: &str) -> String {
     #[cfg(feature = "hydrate")]
     {
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(parse_time(rfc3339)));
-        String::from(date.to_date_string())
+        format!("{:04}-{:02}-{:02}", date.get_full_year(), date.get_month() + 1, date.get_date())
     }
     #[cfg(not(feature = "hydrate"))]
     {
@@ -78,17 +87,105 @@ pub fn local_date(rfc3339: &str) -> String {
     }
 }
 
-/// The local date and time, for the exact time shown on hover.
-pub fn local_date_time(rfc3339: &str) -> String {
+/// The day a separator names ("Sunday, November 29, 2026"), in the page's language.
+pub fn day_label(rfc3339: &str, locale: &str) -> String {
     #[cfg(feature = "hydrate")]
     {
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(parse_time(rfc3339)));
-        String::from(date.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+        intl::date_time(rfc3339, locale, r#"{"weekday":"long","year":"numeric","month":"long","day":"numeric"}"#)
     }
     #[cfg(not(feature = "hydrate"))]
     {
+        let _ = locale;
+        local_day(rfc3339)
+    }
+}
+
+/// The local date and time, for the exact time shown on hover, in the page's language.
+pub fn exact_time(rfc3339: &str, locale: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        intl::date_time(rfc3339, locale, r#"{"dateStyle":"full","timeStyle":"short"}"#)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = locale;
         rfc3339.to_string()
     }
+}
+
+/// The browser's own formatting rules (`Intl`), so the wasm carries no locale data of its own.
+#[cfg(feature = "hydrate")]
+mod intl {
+    use js_sys::{Array, Intl, Object, JSON};
+    use wasm_bindgen::{JsCast, JsValue};
+
+    fn locales(locale: &str) -> Array {
+        Array::of1(&JsValue::from_str(locale))
+    }
+
+    /// Options written as JSON; a literal in this module, so parsing cannot fail.
+    fn options(json: &str) -> Object {
+        JSON::parse(json).ok().and_then(|value| value.dyn_into().ok()).unwrap_or_default()
+    }
+
+    fn call_format(format: &js_sys::Function, value: &JsValue) -> String {
+        format.call1(&JsValue::NULL, value).ok().and_then(|text| text.as_string()).unwrap_or_default()
+    }
+
+    /// "now" ("jetzt", "الآن").
+    pub fn relative_now(locale: &str) -> String {
+        let format = Intl::RelativeTimeFormat::new(&locales(locale), &options(r#"{"numeric":"auto"}"#));
+        String::from(format.format(0.0, "second"))
+    }
+
+    /// "5 min", "3 hr" ("5 Min.", "3 Std.").
+    pub fn amount(locale: &str, value: f64, unit: &str) -> String {
+        let json = format!(r#"{{"style":"unit","unit":"{unit}","unitDisplay":"short"}}"#);
+        let format = Intl::NumberFormat::new(&locales(locale), &options(&json));
+        call_format(&format.format(), &JsValue::from_f64(value))
+    }
+
+    pub fn date_time(rfc3339: &str, locale: &str, json: &str) -> String {
+        let date = js_sys::Date::new(&JsValue::from_f64(super::parse_time(rfc3339)));
+        let format = Intl::DateTimeFormat::new(&locales(locale), &options(json));
+        call_format(&format.format(), &date)
+    }
+}
+
+/// Lower case, by the browser's `toLowerCase`: Rust's Unicode case tables would add 14 KiB
+/// gzip to the bundle.
+pub fn lowercase(text: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        String::from(js_sys::JsString::from(text).to_lower_case())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        text.to_lowercase()
+    }
+}
+
+/// Upper case, by the browser's `toUpperCase` (see `lowercase`).
+pub fn uppercase(text: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        String::from(js_sys::JsString::from(text).to_upper_case())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        text.to_uppercase()
+    }
+}
+
+/// Sets a cookie for every path of this site (SameSite=Lax, as browsers default to).
+pub fn set_cookie(name: &str, value: &str, max_age_seconds: u32) {
+    #[cfg(feature = "hydrate")]
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        let cookie = format!("{name}={value}; Path=/; Max-Age={max_age_seconds}; SameSite=Lax");
+        let _ = js_sys::Reflect::set(&document, &"cookie".into(), &cookie.into());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (name, value, max_age_seconds);
 }
 
 /// A fresh random id for message nonces.

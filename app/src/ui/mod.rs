@@ -6,6 +6,8 @@
 
 mod browser;
 mod chat;
+mod error_text;
+mod language;
 mod live;
 #[cfg(feature = "ssr")]
 mod policy;
@@ -22,6 +24,11 @@ use leptos_router::path;
 pub use chat::ChatPage;
 pub use reset_password::ResetPasswordPage;
 use session::SessionStore;
+
+use crate::i18n::t;
+use crate::locale::{use_i18n, LocaleProvider};
+use crate::text;
+use crate::tr;
 pub use welcome::WelcomePage;
 
 /// The HTML document around the app. Everything it loads comes from Hearth itself.
@@ -30,7 +37,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     policy::provide_page_policy();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        // `lang` and `dir` come from the person's language (crate::locale::LocaleProvider).
+        <html>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -50,16 +58,18 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(SessionStore::from_browser());
     view! {
-        <Stylesheet id="hearth" href="/pkg/hearth.css"/>
-        <Title text="Hearth"/>
-        <Router>
-            <Routes fallback=NotFound>
-                <Route path=path!("") view=WelcomePage/>
-                <Route path=path!("/user/reset-password") view=ResetPasswordPage/>
-                // One route for the list and every chat, so moving between them keeps the screen.
-                <Route path=path!("/chat/:id?") view=ChatPage/>
-            </Routes>
-        </Router>
+        <LocaleProvider>
+            <Stylesheet id="hearth" href="/pkg/hearth.css"/>
+            <Title text=move || tr!(use_i18n(), common.app_name)/>
+            <Router>
+                <Routes fallback=NotFound>
+                    <Route path=path!("") view=WelcomePage/>
+                    <Route path=path!("/user/reset-password") view=ResetPasswordPage/>
+                    // One route for the list and every chat, so moving between them keeps the screen.
+                    <Route path=path!("/chat/:id?") view=ChatPage/>
+                </Routes>
+            </Router>
+        </LocaleProvider>
     }
 }
 
@@ -69,10 +79,11 @@ fn NotFound() -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
+    let i18n = use_i18n();
     view! {
         <main class="page narrow">
-            <h1>"Page not found"</h1>
-            <p>"There is nothing at this address. "<a href="/">"Go to the start page"</a>"."</p>
+            <h1>{text!(i18n, common.not_found_title)}</h1>
+            <p>{t!(i18n, common.not_found_body, <home> = <a href="/"/>)}</p>
         </main>
     }
 }

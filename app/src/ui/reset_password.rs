@@ -7,23 +7,32 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+use super::error_text::{error_text, sentence};
 use crate::api::chatcli::ResetPassword;
+use crate::i18n::t;
+use crate::locale::use_i18n;
+use crate::text;
+use crate::tr;
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
+    let i18n = use_i18n();
     let query = use_query_map();
     let param = move |name: &str| query.read_untracked().get(name).unwrap_or_default();
     let token = param("token");
     let username = param("username");
     let redirected_error = param("error");
+    let redirected_field = param("field");
     let done_without_js = param("done") == "1";
 
     let action = ServerAction::<ResetPassword>::new();
     let outcome = Signal::derive(move || match action.value().get() {
         Some(Ok(_)) => Some(Ok(())),
-        Some(Err(error)) => Some(Err(error.message)),
+        Some(Err(error)) => Some(Err(error_text(&error))),
         None if done_without_js => Some(Ok(())),
-        None if !redirected_error.is_empty() => Some(Err(redirected_error.clone())),
+        None if !redirected_error.is_empty() => {
+            Some(Err(sentence(&redirected_error, Some(redirected_field.as_str()).filter(|f| !f.is_empty()))))
+        }
         None => None,
     });
     let link_missing = token.is_empty() || username.is_empty();
@@ -45,14 +54,12 @@ pub fn ResetPasswordPage() -> impl IntoView {
     };
 
     view! {
-        <Title text="Reset your password · Hearth"/>
+        <Title text=text!(i18n, auth.reset_title)/>
         <main class="page narrow">
-            <h1>"Choose a new password"</h1>
+            <h1>{text!(i18n, auth.reset_heading)}</h1>
             {move || match outcome.get() {
                 Some(Ok(())) => view! {
-                    <p class="notice success" role="status">
-                        "Your password has been changed. Sign in with it on every device."
-                    </p>
+                    <p class="notice success" role="status">{text!(i18n, auth.reset_done)}</p>
                 }.into_any(),
                 Some(Err(message)) => view! {
                     <p class="notice error" role="alert">{message}</p>
@@ -60,27 +67,23 @@ pub fn ResetPasswordPage() -> impl IntoView {
                 None => ().into_any(),
             }}
             {(link_missing && !done_without_js).then(|| view! {
-                <p class="notice error" role="alert">
-                    "This link is incomplete. Open the link from the reset email again, or ask for a new one."
-                </p>
+                <p class="notice error" role="alert">{text!(i18n, auth.reset_link_incomplete)}</p>
             })}
                 <Show when=move || !link_missing && !matches!(outcome.get(), Some(Ok(())))>
-                    <form method="post" action="/user/reset-password" class="stack" aria-label="Choose a new password"
+                    <form method="post" action="/user/reset-password" class="stack" aria-label=text!(i18n, auth.reset_heading)
                         on:submit=submit_inline.clone()>
                         <input type="hidden" name="token" value=token.clone()/>
                         <input type="hidden" name="username" value=username.clone()/>
-                        <p>"Account: " <strong>{username.clone()}</strong></p>
-                        <label for="password">"New password"</label>
+                        <p>{t!(i18n, auth.account, username = username.clone(), <strong> = <strong/>)}</p>
+                        <label for="password">{text!(i18n, auth.new_password)}</label>
                         <input id="password" name="password" node_ref=password_input type="password" autocomplete="new-password"
                             required minlength="8" maxlength="128" aria-describedby="password-rule"/>
-                        <p id="password-rule" class="hint">
-                            "At least 8 characters, with an upper-case and a lower-case letter, a digit and a punctuation character."
-                        </p>
-                        <label for="confirm_password">"Repeat the new password"</label>
+                        <p id="password-rule" class="hint">{text!(i18n, auth.password_rule)}</p>
+                        <label for="confirm_password">{text!(i18n, auth.repeat_password)}</label>
                         <input id="confirm_password" name="confirm_password" node_ref=confirm_input type="password"
                             autocomplete="new-password" required minlength="8" maxlength="128"/>
                         <button type="submit" class="primary" disabled=move || action.pending().get()>
-                            {move || if action.pending().get() { "Saving…" } else { "Set new password" }}
+                            {move || if action.pending().get() { tr!(i18n, auth.saving) } else { tr!(i18n, auth.set_new_password) }}
                         </button>
                     </form>
                 </Show>

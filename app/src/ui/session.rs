@@ -64,15 +64,17 @@ impl SessionStore {
     }
 
     /// Runs a server call with the access token, renewing it once if it had expired.
-    pub async fn call<T, F, Fut>(&self, call: F) -> Result<T, ApiError>
+    /// Either surface's error type comes back as the problem it carries.
+    pub async fn call<T, E, F, Fut>(&self, call: F) -> Result<T, ApiError>
     where
+        E: Into<ApiError>,
         F: Fn(Option<String>) -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
+        Fut: Future<Output = Result<T, E>>,
     {
-        match call(self.access_token()).await {
+        match call(self.access_token()).await.map_err(Into::into) {
             Err(error) if error.code == "UNAUTHORIZED" => {
                 if self.renew().await {
-                    call(self.access_token()).await
+                    call(self.access_token()).await.map_err(Into::into)
                 } else {
                     Err(error)
                 }

@@ -9,6 +9,7 @@ use super::browser;
 use crate::api::calls::CallFrame;
 use crate::api::chats::ChatListItem;
 use crate::api::ws::{ChatMessage, ServerFrame};
+use crate::api::ApiError;
 
 /// A message as the screen shows it: stored, or still on its way.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +76,22 @@ pub enum Audio {
     Off,
     Connecting,
     On,
-    Failed(String),
+    /// With the audio library's reason, when it gave one.
+    Failed(Option<String>),
+}
+
+/// Something the person should know, kept as what happened: the view says it in the page's
+/// language (and again in another one if they switch).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// A server call failed.
+    Failed(ApiError),
+    /// The live connection refused a frame, with the server's (English) reason.
+    Refused(String),
+    /// A call action was refused; the wire's code (`CALL_NOT_FOUND`, …).
+    CallRefused(String),
+    /// A message over the length limit was not sent.
+    TooLong { max: usize },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,7 +153,7 @@ pub struct ChatStore {
     /// Bumped when the chat list should be fetched again (a chat appeared).
     pub list_version: RwSignal<u32>,
     /// A message for the person, shown until dismissed.
-    pub notice: RwSignal<Option<String>>,
+    pub notice: RwSignal<Option<Notice>>,
     /// Live calls by chat.
     pub calls: RwSignal<HashMap<i64, CallState>>,
     pub audio: RwSignal<Audio>,
@@ -241,7 +257,7 @@ impl ChatStore {
             }
             ServerFrame::OnlineUsers { users } => self.online.set(users.into_iter().collect()),
             ServerFrame::ChatCreated { .. } => self.list_version.update(|v| *v += 1),
-            ServerFrame::Error { message } => self.notice.set(Some(message)),
+            ServerFrame::Error { message } => self.notice.set(Some(Notice::Refused(message))),
             ServerFrame::AuthAck { .. } => {}
         }
     }
@@ -278,7 +294,7 @@ impl ChatStore {
             CallFrame::CallEnded { chat_id, .. } => self.calls.update(|c| {
                 c.remove(&chat_id);
             }),
-            CallFrame::CallError { message, .. } => self.notice.set(Some(message)),
+            CallFrame::CallError { code, .. } => self.notice.set(Some(Notice::CallRefused(code))),
             _ => {}
         }
     }

@@ -6,33 +6,34 @@ use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
 
+use super::error_text::error_text;
 use super::session::{use_session, Session};
 use crate::api::chatcli::{login, register, resend_verification, reset_password_request, verify_email};
+use crate::i18n::t;
+use crate::locale::use_i18n;
+use crate::text;
+use crate::tr;
 
 #[component]
 pub fn WelcomePage() -> impl IntoView {
+    let i18n = use_i18n();
     view! {
-        <Title text="Hearth: self-hosted chat"/>
+        <Title text=text!(i18n, auth.welcome_title)/>
         <main class="page welcome">
             <header class="hero">
-                <h1>"Hearth"</h1>
-                <p class="lead">
-                    "Self-hosted chat for your team, family or club: private chats, groups and calls, on a server you run."
-                </p>
+                <h1>{text!(i18n, common.app_name)}</h1>
+                <p class="lead">{text!(i18n, auth.welcome_lead)}</p>
             </header>
             <div class="welcome-grid">
                 <AuthPanel/>
                 <section aria-labelledby="status-heading" class="card">
-                    <h2 id="status-heading">"Server status"</h2>
+                    <h2 id="status-heading">{text!(i18n, auth.status_heading)}</h2>
                     <p>
                         <span class="dot online" aria-hidden="true"></span>
-                        "This server is up and accepting connections."
+                        {text!(i18n, auth.status_up)}
                     </p>
-                    <h2>"Other clients"</h2>
-                    <p>
-                        "ChatCLI clients connect to this address as they are; the nchat API lives under "
-                        <code>"/api"</code> "."
-                    </p>
+                    <h2>{text!(i18n, auth.other_clients)}</h2>
+                    <p>{t!(i18n, auth.other_clients_body, <code> = <code/>)}</p>
                 </section>
             </div>
         </main>
@@ -50,7 +51,7 @@ enum Step {
 /// A text field bound to a signal, with its label.
 #[component]
 fn Field(
-    label: &'static str,
+    #[prop(into)] label: Signal<String>,
     name: &'static str,
     value: RwSignal<String>,
     #[prop(default = "text")] kind: &'static str,
@@ -73,6 +74,7 @@ fn Field(
 
 #[component]
 fn AuthPanel() -> impl IntoView {
+    let i18n = use_i18n();
     let session = use_session();
     let navigate = use_navigate();
     let step = RwSignal::new(Step::SignIn);
@@ -107,7 +109,7 @@ fn AuthPanel() -> impl IntoView {
                 }));
                 Ok(())
             }
-            Err(e) => Err(e.message),
+            Err(e) => Err(error_text(&e)),
         }
     };
     let submit = move |ev: leptos::ev::SubmitEvent| {
@@ -126,11 +128,11 @@ fn AuthPanel() -> impl IntoView {
                     {
                         Ok(reply) if reply.message.contains("skipped") => sign_in().await,
                         Ok(_) => {
-                            info.set(Some(format!("We sent a 6-digit code to {}.", email.get_untracked())));
+                            info.set(Some(tr!(i18n, auth.code_sent, email = email.get_untracked())));
                             step.set(Step::Verify);
                             Ok(())
                         }
-                        Err(e) => Err(e.message),
+                        Err(e) => Err(error_text(&e)),
                     }
                 }
                 Step::Verify => {
@@ -138,20 +140,18 @@ fn AuthPanel() -> impl IntoView {
                         Ok(_) if !password.get_untracked().is_empty() => sign_in().await,
                         Ok(_) => {
                             step.set(Step::SignIn);
-                            info.set(Some("Your address is confirmed. Sign in.".into()));
+                            info.set(Some(tr!(i18n, auth.address_confirmed)));
                             Ok(())
                         }
-                        Err(e) => Err(e.message),
+                        Err(e) => Err(error_text(&e)),
                     }
                 }
                 Step::Forgot => match reset_password_request(Some(username.get_untracked()), None).await {
                     Ok(_) => {
-                        info.set(Some(
-                            "If that account exists, a reset link is on its way to its email address.".into(),
-                        ));
+                        info.set(Some(tr!(i18n, auth.reset_link_sent)));
                         Ok(())
                     }
-                    Err(e) => Err(e.message),
+                    Err(e) => Err(error_text(&e)),
                 },
             };
             if let Err(message) = outcome {
@@ -163,62 +163,60 @@ fn AuthPanel() -> impl IntoView {
     let resend = move |_| {
         spawn_local(async move {
             match resend_verification(username.get_untracked()).await {
-                Ok(_) => info.set(Some("A new code is on its way.".into())),
-                Err(e) => error.set(Some(e.message)),
+                Ok(_) => info.set(Some(tr!(i18n, auth.new_code_sent))),
+                Err(e) => error.set(Some(error_text(&e))),
             }
         });
     };
 
     let heading = move || match step.get() {
-        Step::SignIn => "Sign in",
-        Step::SignUp => "Create an account",
-        Step::Verify => "Confirm your email",
-        Step::Forgot => "Forgot your password?",
+        Step::SignIn => tr!(i18n, auth.sign_in),
+        Step::SignUp => tr!(i18n, auth.create_account_heading),
+        Step::Verify => tr!(i18n, auth.confirm_email_heading),
+        Step::Forgot => tr!(i18n, auth.forgot_heading),
     };
     let button = move || match (step.get(), busy.get()) {
-        (_, true) => "Please wait…",
-        (Step::SignIn, _) => "Sign in",
-        (Step::SignUp, _) => "Create account",
-        (Step::Verify, _) => "Confirm",
-        (Step::Forgot, _) => "Send reset link",
+        (_, true) => tr!(i18n, common.please_wait),
+        (Step::SignIn, _) => tr!(i18n, auth.sign_in),
+        (Step::SignUp, _) => tr!(i18n, auth.create_account),
+        (Step::Verify, _) => tr!(i18n, auth.confirm),
+        (Step::Forgot, _) => tr!(i18n, auth.send_reset_link),
     };
     view! {
         <section class="card auth" aria-labelledby="auth-heading">
             <h2 id="auth-heading">{heading}</h2>
-            <noscript><p class="notice error">"Signing in needs JavaScript."</p></noscript>
+            <noscript><p class="notice error">{text!(i18n, auth.needs_javascript)}</p></noscript>
             {move || info.get().map(|m| view! { <p class="notice success" role="status">{m}</p> })}
             {move || error.get().map(|m| view! { <p class="notice error" role="alert">{m}</p> })}
             <form class="stack" on:submit=submit>
-                <Field label="Username" name="username" value=username autocomplete="username"/>
+                <Field label=text!(i18n, auth.username) name="username" value=username autocomplete="username"/>
                 <Show when=move || step.get() == Step::SignUp>
-                    <Field label="Email" name="email" value=email kind="email" autocomplete="email"/>
+                    <Field label=text!(i18n, auth.email) name="email" value=email kind="email" autocomplete="email"/>
                 </Show>
                 <Show when=move || matches!(step.get(), Step::SignIn | Step::SignUp)>
-                    <Field label="Password" name="password" value=password kind="password" autocomplete="current-password"/>
+                    <Field label=text!(i18n, auth.password) name="password" value=password kind="password" autocomplete="current-password"/>
                 </Show>
                 <Show when=move || step.get() == Step::SignUp>
-                    <p class="hint">
-                        "At least 8 characters, with an upper-case and a lower-case letter, a digit and a punctuation character."
-                    </p>
+                    <p class="hint">{text!(i18n, auth.password_rule)}</p>
                 </Show>
                 <Show when=move || step.get() == Step::Verify>
-                    <Field label="6-digit code" name="code" value=code autocomplete="one-time-code"/>
+                    <Field label=text!(i18n, auth.code) name="code" value=code autocomplete="one-time-code"/>
                 </Show>
                 <button type="submit" class="primary" disabled=move || busy.get()>{button}</button>
             </form>
-            <nav class="auth-links" aria-label="Other options">
+            <nav class="auth-links" aria-label=text!(i18n, auth.other_options)>
                 <Show when=move || step.get() != Step::SignIn>
-                    <button type="button" class="link" on:click=move |_| go(Step::SignIn)>"Sign in instead"</button>
+                    <button type="button" class="link" on:click=move |_| go(Step::SignIn)>{text!(i18n, auth.sign_in_instead)}</button>
                 </Show>
                 <Show when=move || step.get() != Step::SignUp>
-                    <button type="button" class="link" on:click=move |_| go(Step::SignUp)>"Create an account"</button>
+                    <button type="button" class="link" on:click=move |_| go(Step::SignUp)>{text!(i18n, auth.create_account_heading)}</button>
                 </Show>
                 <Show when=move || step.get() == Step::Verify>
-                    <button type="button" class="link" on:click=resend>"Send a new code"</button>
+                    <button type="button" class="link" on:click=resend>{text!(i18n, auth.send_new_code)}</button>
                 </Show>
                 <Show when=move || step.get() == Step::SignIn>
-                    <button type="button" class="link" on:click=move |_| go(Step::Forgot)>"Forgot your password?"</button>
-                    <button type="button" class="link" on:click=move |_| go(Step::Verify)>"I have a code"</button>
+                    <button type="button" class="link" on:click=move |_| go(Step::Forgot)>{text!(i18n, auth.forgot_heading)}</button>
+                    <button type="button" class="link" on:click=move |_| go(Step::Verify)>{text!(i18n, auth.have_code)}</button>
                 </Show>
             </nav>
         </section>

@@ -2,6 +2,7 @@
 
 mod bundle;
 mod fuzz;
+mod i18n;
 mod schemathesis;
 mod test;
 
@@ -26,6 +27,10 @@ enum Cmd {
         /// Optimised build (`wasm-release` profile, custom sections stripped, wasm-opt if found).
         #[arg(long)]
         release: bool,
+        /// With --release: keep the function names, to see what is big (`twiggy top
+        /// target/site/pkg/hearth_bg.wasm`). Roughly doubles the file; not for serving.
+        #[arg(long, requires = "release")]
+        names: bool,
     },
     /// Bundle, then build and start the server (http://127.0.0.1:3000 by default).
     Run {
@@ -38,8 +43,16 @@ enum Cmd {
     },
     /// Run the whole test suite, starting PostgreSQL and NATS if they are down.
     Test,
-    /// Only the schemathesis step of `test` (a debug server checked against its own OpenAPI).
-    Schemathesis,
+    /// Only the schemathesis step of `test`: debug servers checked against Hearth's own OpenAPI
+    /// and against nchat's spec (../shared/reference/nchat-openapi.yaml).
+    Schemathesis {
+        /// Only these runs (own, nchat); default: both.
+        #[arg(value_enum)]
+        specs: Vec<schemathesis::Spec>,
+    },
+    /// Check the message catalogue: every language complete, no text in views or mails outside
+    /// it, logical CSS properties (also a step of `test`).
+    I18n,
     /// Run the cargo-fuzz targets (server/fuzz) for longer than `test` does.
     Fuzz {
         /// Seconds per target (default: HEARTH_FUZZ_SECONDS, else 60).
@@ -51,10 +64,12 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
-        Cmd::Bundle { release } => bundle::bundle(release),
+        Cmd::Bundle { release: false, .. } => bundle::bundle(bundle::Build::Debug),
+        Cmd::Bundle { release: true, names } => bundle::bundle(bundle::Build::Release { names }),
         Cmd::Run { dev, args } => run(dev, &args),
         Cmd::Test => test::test(),
-        Cmd::Schemathesis => schemathesis::run(),
+        Cmd::I18n => i18n::check(),
+        Cmd::Schemathesis { specs } => schemathesis::run(&specs),
         Cmd::Fuzz { seconds, targets } => fuzz::seconds(seconds).and_then(|s| fuzz::run(s, &targets)),
     };
     // Our own message, not `Result` from main: with RUST_BACKTRACE set, anyhow would add a
@@ -70,7 +85,7 @@ fn main() -> ExitCode {
 
 /// `cargo run -p server`, with the site root pointing at the bundle just built.
 fn run(dev: bool, args: &[String]) -> Result<()> {
-    bundle::bundle(!dev)?;
+    bundle::bundle(if dev { bundle::Build::Debug } else { bundle::Build::Release { names: false } })?;
     header("server: cargo run -p server --bin hearth -- serve");
     let mut cmd = cargo();
     cmd.args(["run", "-p", "server", "--bin", "hearth"]);

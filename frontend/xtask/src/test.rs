@@ -28,8 +28,13 @@ pub fn test() -> Result<()> {
     header("test: drop leftover hearth_test_* databases");
     results.push(("cleanup", drop_test_databases(&pg_url)));
 
+    // Cheap and first: a missing key or a sentence outside the catalogue fails in seconds.
+    header("test: the message catalogue (cargo xtask i18n)");
+    let outcome = report(crate::i18n::check());
+    let mut failed = outcome == "FAILED";
+    results.push(("i18n", outcome));
+
     // One package at a time: `--workspace` would unify app's `ssr` and `hydrate` features.
-    let mut failed = false;
     for (name, args) in
         [("app", &["test", "-p", "app", "--features", "ssr"][..]), ("server", &["test", "-p", "server"][..])]
     {
@@ -41,8 +46,8 @@ pub fn test() -> Result<()> {
         results.push((name, outcome));
     }
 
-    header("test: schemathesis against /openapi.json");
-    let outcome = report(crate::schemathesis::run());
+    header("test: schemathesis against /openapi.json and nchat's spec");
+    let outcome = report(crate::schemathesis::run(&[]));
     failed |= outcome == "FAILED";
     results.push(("schemathesis", outcome));
 
@@ -175,7 +180,7 @@ fn browser_tests(end2end: &Path) -> Result<()> {
     let mut cmd = cargo();
     cmd.args(["build", "-p", "server", "--bin", "hearth"]);
     status(cmd)?;
-    bundle::bundle(false)?;
+    bundle::bundle(bundle::Build::Debug)?;
     let install = if end2end.join("package-lock.json").is_file() { "ci" } else { "install" };
     header(&format!("test: npm {install} && npm test (end2end)"));
     let mut cmd = Command::new("npm");

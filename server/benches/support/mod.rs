@@ -87,3 +87,23 @@ impl Notes {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).is_empty()
     }
 }
+
+/// A `hearth` binary a run measures.
+pub struct Build {
+    pub label: String,
+    pub binary: std::path::PathBuf,
+}
+
+/// The builds a run compares: the one HEARTH_BENCH_BASELINE names (a `hearth` binary built from an
+/// earlier commit, e.g. `git worktree add ../base <commit> && cargo build --release --bin hearth`)
+/// first, then this one, so before and after are measured in the same run on the same machine.
+pub fn builds() -> anyhow::Result<Vec<Build>> {
+    let mut builds = Vec::new();
+    if let Some(baseline) = std::env::var_os("HEARTH_BENCH_BASELINE").filter(|path| !path.is_empty()) {
+        let binary = std::path::PathBuf::from(baseline);
+        anyhow::ensure!(binary.is_file(), "HEARTH_BENCH_BASELINE={} is not a file", binary.display());
+        builds.push(Build { label: "baseline".into(), binary });
+    }
+    builds.push(Build { label: "this build".into(), binary: env!("CARGO_BIN_EXE_hearth").into() });
+    Ok(builds)
+}

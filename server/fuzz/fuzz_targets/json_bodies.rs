@@ -1,6 +1,6 @@
 //! Fuzz target `json_bodies`: Hearth's real router, in-process on a SQLite database in a temp dir,
 //! answers requests whose route, caller and JSON body come from the fuzzer. Whatever arrives, the
-//! answer is never a 5xx (bar 503 from the upstreams that are not configured here) and always the
+//! answer is never a 5xx (bar 503 from the GIF upstream, which is not configured here) and always the
 //! surface's JSON envelope.
 //!
 //! Input: the first line names the caller and the route, the rest is the body.
@@ -22,6 +22,7 @@ use std::sync::OnceLock;
 
 use app::domain::accounts::{self, NewAccount};
 use app::domain::names::Role;
+use app::domain::passwords::PasswordRule;
 use app::domain::sessions;
 use app::domain::AppState;
 use axum::body::{to_bytes, Body};
@@ -36,8 +37,9 @@ use tower::ServiceExt;
 const PASSWORD: &str = "Corr3ct-horse";
 /// Well formed, signed with another key: must be refused like any bad token.
 const FORGED: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwic2lkIjoxLCJyb2xlIjoib3duZXIiLCJpYXQiOjE3MDAwMDAwMDAsImV4cCI6NDEwMDAwMDAwMH0.c2lnbmVkLXdpdGgtYW5vdGhlci1rZXktc2lnbmVkLXdpdGg";
-/// Routes whose upstream is not configured here: they answer 503 `SERVICE_UNAVAILABLE`.
-const UNCONFIGURED_UPSTREAMS: &[&str] = &["/api/translate", "/api/gif"];
+/// Routes whose upstream is not configured here: they answer 503 `SERVICE_UNAVAILABLE` (translate
+/// answers the text untranslated instead, as nchat does).
+const UNCONFIGURED_UPSTREAMS: &[&str] = &["/api/gif"];
 /// Fetches whatever URL it is given (DNS, then the network): not for a fuzzer.
 const NOT_FUZZED: &[&str] = &["/api/link-preview"];
 
@@ -108,6 +110,7 @@ async fn build(dir: PathBuf) -> Seeded {
     config.api_limit_upload = u32::MAX;
     config.api_limit_search = u32::MAX;
     config.api_limit_webhook = u32::MAX;
+    config.api_limit_anonymous_tools = u32::MAX;
     let (state, hub) = hearth::startup::build_state(&config, "http://127.0.0.1:3000".into()).await.expect("state");
     let router = hearth::startup::router(state.clone(), hub, &config);
 
@@ -119,6 +122,8 @@ async fn build(dir: PathBuf) -> Seeded {
             password: PASSWORD.into(),
             display_name: None,
             invite_code: None,
+            rule: PasswordRule::ChatCli,
+            language: None,
         };
         let signed_up = accounts::register(&state, new, None).await.unwrap_or_else(|e| panic!("register {name}: {e}"));
         let account = match signed_up {

@@ -29,6 +29,9 @@ pub struct CloseReason {
 }
 
 pub const CLOSE_SESSION_ENDED: CloseReason = CloseReason { code: 1008, reason: "session ended" };
+/// The client's own logout: a normal closure, which ChatCLI's client shows as this sentence
+/// (1008 would read "Authentication failed").
+pub const CLOSE_LOGGED_OUT: CloseReason = CloseReason { code: 1000, reason: "You logged out." };
 pub const CLOSE_TOO_SLOW: CloseReason = CloseReason { code: 1013, reason: "not reading fast enough" };
 pub const CLOSE_CALL_ENDED: CloseReason = CloseReason { code: 1000, reason: "call ended" };
 /// The server is shutting down: the client should reconnect (to this node once it is back, or
@@ -297,6 +300,13 @@ impl Hub {
         calls.get(call_id).map(|s| s.values().cloned().collect()).unwrap_or_default()
     }
 
+    /// The user's chat and call sockets on this node.
+    fn all_sockets_of(&self, user_id: i64) -> Vec<Arc<Conn>> {
+        let mut conns = self.connections_of(&[user_id]);
+        conns.extend(self.call_sockets_of(user_id));
+        conns
+    }
+
     fn call_sockets_of(&self, user_id: i64) -> Vec<Arc<Conn>> {
         let calls = self.calls.read().unwrap_or_else(|p| p.into_inner());
         calls.values().flat_map(|s| s.values()).filter(|c| c.user_id == user_id).cloned().collect()
@@ -393,13 +403,16 @@ impl Hub {
                     self.unsubscribe(&conn, *chat_id);
                 }
             }
-            Event::SessionsRevoked { user_id, session_id } => {
-                let mut conns = self.connections_of(&[*user_id]);
-                conns.extend(self.call_sockets_of(*user_id));
-                for conn in conns {
-                    if session_id.is_none_or(|sid| sid == conn.session_id) {
+            Event::SessionsRevoked { user_id, session_id, spared } => {
+                for conn in self.all_sockets_of(*user_id) {
+                    if session_id.is_none_or(|sid| sid == conn.session_id) && *spared != Some(conn.session_id) {
                         conn.close(CLOSE_SESSION_ENDED);
                     }
+                }
+            }
+            Event::LoggedOut { user_id, session_id } => {
+                for conn in self.all_sockets_of(*user_id).into_iter().filter(|c| c.session_id == *session_id) {
+                    conn.close(CLOSE_LOGGED_OUT);
                 }
             }
             Event::Presence { node, user_id, username, online, recipients } => {

@@ -2,15 +2,17 @@
 //! A reader (this task) handles frames; a writer task drains the connection's bounded queue.
 //! Bad frames get an `error` frame and the socket stays open; only a failed `auth`, a flood,
 //! an oversized frame, a slow reader or an ended session close it, each with its own code.
+//! `typing` frames past their budget are dropped instead: clients send one per keystroke.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use app::api::caller::caller_of_token;
 use app::api::ws::{ChatMessage, ClientFrame, ServerFrame};
 use app::domain::chats;
 use app::domain::events::Event;
-use app::domain::sessions::{self, Caller};
+use app::domain::sessions::{self, Caller, SessionState};
 use app::domain::{AppState, DomainError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -19,7 +21,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
-use super::hub::{frame, CloseReason, Conn, Frame, CLOSE_RESTARTING, CLOSE_SESSION_ENDED};
+use super::hub::{frame, CloseReason, Conn, Frame, CLOSE_LOGGED_OUT, CLOSE_RESTARTING, CLOSE_SESSION_ENDED};
 use super::Hub;
 
 pub const CLOSE_AUTH_FAILED: CloseReason = CloseReason { code: 1008, reason: "authentication failed" };
@@ -92,8 +94,8 @@ async fn connection(socket: WebSocket, live: Live) {
         announce_presence(&live, &caller, true, contacts).await;
     }
     // A logout that raced with the handshake has no event left to deliver: look once more.
-    if !session_alive(&live.app, &caller).await {
-        conn.close(CLOSE_SESSION_ENDED);
+    if let Some(reason) = session_end(&live.app, &caller).await {
+        conn.close(reason);
     }
     let writer = tokio::spawn(write_frames(sink, queue, conn.clone()));
     read_frames(&mut stream, &live, &conn, &caller).await;
@@ -116,8 +118,14 @@ async fn announce_presence(live: &Live, caller: &Caller, online: bool, recipient
     });
 }
 
-async fn session_alive(app: &AppState, caller: &Caller) -> bool {
-    !matches!(sessions::session_alive(app, caller.session_id).await, Ok(false))
+/// How the socket closes because its session ended, or None while it lives (or the database
+/// cannot tell: the next check or event decides).
+async fn session_end(app: &AppState, caller: &Caller) -> Option<CloseReason> {
+    match sessions::session_state(app, caller.session_id).await {
+        Ok(SessionState::LoggedOut) => Some(CLOSE_LOGGED_OUT),
+        Ok(SessionState::Ended) => Some(CLOSE_SESSION_ENDED),
+        Ok(SessionState::Alive) | Err(_) => None,
+    }
 }
 
 /// Waits for the `auth` frame and checks its token.
@@ -128,7 +136,7 @@ pub(crate) async fn authenticate(stream: &mut Stream, live: &Live) -> Result<Cal
     };
     let Some(Ok(Message::Text(text))) = first else { return Err(CLOSE_AUTH_FAILED) };
     let Ok(ClientFrame::Auth { token }) = ClientFrame::parse(&text) else { return Err(CLOSE_AUTH_FAILED) };
-    sessions::authenticate(&live.app, &token).await.map_err(|_| CLOSE_AUTH_FAILED)
+    caller_of_token(&live.app, Some(&token)).await.map_err(|_| CLOSE_AUTH_FAILED)
 }
 
 /// Drains the queue into the socket until the connection ends, then says why.
@@ -203,6 +211,8 @@ pub(crate) fn frame_too_big(error: &axum::Error) -> bool {
 
 async fn read_frames(stream: &mut Stream, live: &Live, conn: &Arc<Conn>, caller: &Caller) {
     let mut budget = FrameBudget::new(live.config.frames_per_sec);
+    // Typing has a budget of its own, so a held key never eats the one other frames need.
+    let mut typing_budget = FrameBudget::new(live.config.frames_per_sec);
     let mut session_check = tokio::time::interval(live.config.session_check_every);
     session_check.tick().await;
     let mut last_typing: HashMap<i64, Instant> = HashMap::new();
@@ -210,8 +220,8 @@ async fn read_frames(stream: &mut Stream, live: &Live, conn: &Arc<Conn>, caller:
         let next = tokio::select! {
             _ = conn.closed.cancelled() => return,
             _ = session_check.tick() => {
-                if !session_alive(&live.app, caller).await {
-                    conn.close(CLOSE_SESSION_ENDED);
+                if let Some(reason) = session_end(&live.app, caller).await {
+                    conn.close(reason);
                 }
                 continue;
             }
@@ -240,11 +250,16 @@ async fn read_frames(stream: &mut Stream, live: &Live, conn: &Arc<Conn>, caller:
             Message::Close(_) => return,
             Message::Ping(_) | Message::Pong(_) => continue,
         };
-        if !budget.take() {
+        let parsed = ClientFrame::parse(&text);
+        if matches!(parsed, Ok(ClientFrame::Typing { .. })) {
+            if !typing_budget.take() {
+                continue;
+            }
+        } else if !budget.take() {
             conn.close(CLOSE_FLOOD);
             return;
         }
-        let reply = match ClientFrame::parse(&text) {
+        let reply = match parsed {
             Ok(frame) => handle(frame, live, conn, caller, &mut last_typing).await,
             Err(explanation) => Err(explanation),
         };
@@ -300,7 +315,8 @@ async fn handle(
             Ok(())
         }
         ClientFrame::PostMsg { chat_id, text, nonce } => {
-            let posted = chats::post_message(app, caller, chat_id.0, &text, nonce.as_deref()).await.map_err(refusal)?;
+            let new = chats::NewMessage::text(chat_id.0, chats::Author::Member(caller), &text, nonce.as_deref());
+            let posted = chats::post(app, new).await.map_err(refusal)?;
             if let Some(nonce) = nonce {
                 conn.send(frame(&ServerFrame::Ack { nonce, message_id: posted.message.id }));
             }

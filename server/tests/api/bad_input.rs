@@ -18,6 +18,8 @@ const CHATCLI_POST_ROUTES: &[&str] = &[
     "/user/reset-password",
     "/user/profile",
     "/user/submit-profile",
+    "/user/language",
+    "/user/set-language",
     "/user/change-password",
     "/user/logout",
     "/user/logout-all",

@@ -55,7 +55,7 @@ pub async fn test_config(backend: Backend, mail: &MailServer) -> ServeArgs {
     config.addr = "127.0.0.1:0".parse().expect("loopback address");
     config.storage.data_dir = data_dir.clone();
     config.storage.database_url = Some(fresh_database(backend, &data_dir).await);
-    config.smtp_url = Some(mail.url.clone());
+    config.smtp_url = Some(mail.url.clone().into());
     config.jwt_secret = Some("test-secret-test-secret-test-secret-0123".into());
     config.email_verification = EmailVerification::Required;
     config.site_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/site");
@@ -67,6 +67,7 @@ pub async fn test_config(backend: Backend, mail: &MailServer) -> ServeArgs {
     config.api_limit_upload = 10_000;
     config.api_limit_search = 10_000;
     config.api_limit_webhook = 10_000;
+    config.api_limit_anonymous_tools = 10_000;
     config
 }
 

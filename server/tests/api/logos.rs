@@ -25,10 +25,12 @@ async fn svg_logos_are_sanitised_and_served_safely(backend: Backend) {
     let owner = app.signed_in("owner").await.access;
     let reply =
         app.post_bearer("/api/save-svg", &owner, json!({"svg": DIRTY, "filename": "../../etc/Brand Logo.svg"})).await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
+    // nchat's handler answers 200 with the saved file's `path`.
+    assert_eq!(reply.status, 200, "{}", reply.text);
     assert_eq!(reply.body["data"]["filename"], "BrandLogo.svg");
     let url = reply.body["data"]["url"].as_str().expect("url").to_string();
     assert_eq!(url, "/api/logos/BrandLogo.svg");
+    assert_eq!(reply.body["data"]["path"], url);
 
     let served = app.client.get(app.url(&url)).send().await.expect("logo");
     assert_eq!(served.status(), 200);
@@ -62,15 +64,18 @@ async fn svg_logos_are_sanitised_and_served_safely(backend: Backend) {
     app.get("/api/logos/..%2Fjwt-secret").await.assert_nchat_error(404, "NOT_FOUND");
 
     for bad in ["not svg at all", "<html><body/></html>", "<svg><g></svg>", "<svg>&undefined;</svg>"] {
-        app.post_bearer("/api/save-svg", &owner, json!({"svg": bad, "filename": "x"}))
+        app.post_bearer("/api/save-svg", &owner, json!({"svg": bad, "filename": "x.svg"}))
             .await
             .assert_nchat_error(400, "VALIDATION_ERROR");
     }
-    app.post_bearer("/api/save-svg", &owner, json!({"svg": "<svg/>", "filename": "../.."}))
-        .await
-        .assert_nchat_error(400, "VALIDATION_ERROR");
+    for name in ["../..", "../.svg", "logo", "logo.png", ""] {
+        let reply = app.post_bearer("/api/save-svg", &owner, json!({"svg": "<svg/>", "filename": name})).await;
+        reply.assert_nchat_error(400, "VALIDATION_ERROR");
+        assert_eq!(reply.body["details"]["field"], "filename", "{}", reply.text);
+    }
+    app.post_bearer("/api/save-svg", &owner, json!({"svg": "<svg/>"})).await.assert_nchat_error(400, "BAD_REQUEST");
     let huge = format!("<svg>{}</svg>", " ".repeat(600 * 1024));
-    app.post_bearer("/api/save-svg", &owner, json!({"svg": huge, "filename": "big"}))
+    app.post_bearer("/api/save-svg", &owner, json!({"svg": huge, "filename": "big.svg"}))
         .await
         .assert_nchat_error(413, "FILE_TOO_LARGE");
     app.stop().await;
@@ -78,7 +83,7 @@ async fn svg_logos_are_sanitised_and_served_safely(backend: Backend) {
 
 async fn saving_logos_needs_an_admin(backend: Backend) {
     let app = spawn_app(backend).await;
-    let body = json!({"svg": "<svg xmlns=\"http://www.w3.org/2000/svg\"/>", "filename": "logo"});
+    let body = json!({"svg": "<svg xmlns=\"http://www.w3.org/2000/svg\"/>", "filename": "logo.svg"});
     app.post("/api/save-svg", body.clone()).await.assert_nchat_error(401, "UNAUTHORIZED");
     let _owner = app.signed_in("owner").await;
     let member = app.signed_in("member").await.access;
@@ -86,6 +91,7 @@ async fn saving_logos_needs_an_admin(backend: Backend) {
     let output = app.hearth_command(&["user", "set-role", "member", "admin"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let reply = app.post_bearer("/api/save-svg", &member, body).await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["data"]["path"], "/api/logos/logo.svg");
     app.stop().await;
 }

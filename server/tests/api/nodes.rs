@@ -5,20 +5,24 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{spawn_app_with, Backend, PASSWORD};
+use hearth::config::ServeArgs;
+
+use crate::helpers::{spawn_app_with, Backend, TestApp, PASSWORD};
 use crate::ws_client::{Ended, WsClient};
 
 fn nats_url() -> String {
     std::env::var("HEARTH_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_on_one_database_deliver_across_nodes() {
+/// Two nodes on one PostgreSQL database, linked by NATS on a subject of their own; `adjust`
+/// configures both.
+pub async fn two_nodes(adjust: impl Fn(&mut ServeArgs)) -> (TestApp, TestApp) {
     let subject = format!("hearth.test.{:016x}", rand::random::<u64>());
     let first = spawn_app_with(Backend::Postgres, |c| {
         c.nats_url = Some(nats_url());
         c.nats_subject = subject.clone();
         c.node_id = Some("node-a".into());
+        adjust(c);
     })
     .await;
     let shared_database = first.database_url.clone();
@@ -27,8 +31,15 @@ async fn two_nodes_on_one_database_deliver_across_nodes() {
         c.nats_url = Some(nats_url());
         c.nats_subject = subject.clone();
         c.node_id = Some("node-b".into());
+        adjust(c);
     })
     .await;
+    (first, second)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_database_deliver_across_nodes() {
+    let (first, second) = two_nodes(|_| {}).await;
 
     // Accounts made on one node work on the other: the database is shared.
     let alice = first.signed_in("alice").await;
@@ -81,8 +92,9 @@ async fn two_nodes_on_one_database_deliver_across_nodes() {
     // Back in the group, so Alice follows his presence again.
     first.post("/chat/add-members", json!({"session_token": alice.access, "chatID": group, "members": ["bob"]})).await;
 
-    // Revocation: logging out on node a closes Bob's socket on node b.
-    let reply = first.post("/user/logout-all", json!({"session_token": bob.access})).await;
+    // Revocation: logging out everywhere from another device, on node a, closes Bob's socket on node b.
+    let elsewhere = first.login("bob", PASSWORD).await;
+    let reply = first.post("/user/logout-all", json!({"session_token": elsewhere.access})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     assert!(matches!(bob_socket.ended(Duration::from_secs(1)).await, Some(Ended::Closed { code: 1008, .. })));
     // And Bob shows as offline on node a.

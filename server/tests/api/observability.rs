@@ -29,15 +29,23 @@ async fn health_and_readiness_answer(backend: Backend) {
     assert_eq!(data["version"], env!("CARGO_PKG_VERSION"));
     assert!(data["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
     assert!(["development", "production"].contains(&data["environment"].as_str().unwrap_or_default()));
+    // nchat's handler: never cached, and how long it took.
+    assert_eq!(health.headers["cache-control"], "no-cache");
+    assert!(health.headers["x-response-time"].to_str().is_ok_and(|t| t.ends_with("ms")), "{:?}", health.headers);
     app.post("/api/health", json!({})).await.assert_nchat_error(405, "METHOD_NOT_ALLOWED");
 
-    // The test server mails through a real SMTP listener: both checks run.
+    // The spec's check names; the test server mails through a real SMTP listener, checked too.
     let ready = app.get("/api/ready").await;
     assert_eq!(ready.status, 200, "{}", ready.text);
     assert_eq!(ready.body["data"]["ready"], true);
-    let names: Vec<&str> =
-        ready.body["data"]["checks"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
-    assert_eq!(names, ["database", "smtp"]);
+    assert_eq!(ready.body["ready"], true, "the spec's fields at the top level too");
+    assert!(ready.body["data"]["timestamp"].as_str().is_some_and(|t| t.ends_with('Z')));
+    let checks = ready.body["data"]["checks"].as_array().expect("checks").clone();
+    let names: Vec<&str> = checks.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, ["graphql", "auth", "config"]);
+    assert!(checks.iter().all(|c| c["ready"] == true), "{}", ready.text);
+    assert_eq!(checks[0]["message"], "database: ok");
+    assert_eq!(checks[1]["message"], "smtp: ok");
     let head = app.send(app.client.head(app.url("/api/ready"))).await;
     assert_eq!(head.status, 200);
     assert!(head.text.is_empty());
@@ -49,16 +57,19 @@ async fn readiness_names_what_is_down(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.smtp_url = Some("smtp://127.0.0.1:9".into())).await;
     let ready = app.get("/api/ready").await;
     ready.assert_nchat_error(503, "SERVICE_UNAVAILABLE");
-    assert!(ready.body["error"].as_str().unwrap().contains("smtp"), "{}", ready.text);
-    let checks = ready.body["details"]["checks"].as_array().expect("checks").clone();
-    assert_eq!(checks[0]["name"], "database");
-    assert_eq!(checks[0]["ready"], true);
-    assert_eq!(checks[1]["name"], "smtp");
-    assert_eq!(checks[1]["ready"], false);
-    assert!(!checks[1]["message"].as_str().unwrap_or_default().is_empty());
+    assert!(ready.body["error"].as_str().unwrap().contains("auth"), "{}", ready.text);
+    // The spec's readiness fields at the top level, the same in `details`.
+    assert_eq!(ready.body["ready"], false, "{}", ready.text);
     assert_eq!(ready.body["details"]["ready"], false);
+    assert_eq!(ready.body["checks"], ready.body["details"]["checks"]);
+    let checks = ready.body["checks"].as_array().expect("checks").clone();
+    assert_eq!((checks[0]["name"].as_str(), checks[0]["ready"].as_bool()), (Some("graphql"), Some(true)));
+    assert_eq!((checks[1]["name"].as_str(), checks[1]["ready"].as_bool()), (Some("auth"), Some(false)));
+    assert!(checks[1]["message"].as_str().unwrap_or_default().starts_with("smtp: "), "{}", ready.text);
+    assert_eq!(checks[2]["ready"], true);
+    // HEAD is nchat's quick probe: the process answers.
     let head = app.send(app.client.head(app.url("/api/ready"))).await;
-    assert_eq!(head.status, 503);
+    assert_eq!(head.status, 200);
     // Health only says the process answers.
     assert_eq!(app.get("/api/health").await.status, 200);
     app.stop().await;
@@ -116,8 +127,8 @@ async fn readiness_checks_nats_when_configured() {
     let ready = app.get("/api/ready").await;
     assert_eq!(ready.status, 200, "{}", ready.text);
     let checks = ready.body["data"]["checks"].as_array().expect("checks").clone();
-    let nats = checks.iter().find(|c| c["name"] == "nats").unwrap_or_else(|| panic!("no nats check: {}", ready.text));
-    assert_eq!(nats["ready"], true, "{}", ready.text);
+    assert_eq!(checks[0]["name"], "graphql");
+    assert_eq!(checks[0]["message"], "database: ok; nats: ok", "{}", ready.text);
     app.stop().await;
 }
 

@@ -14,6 +14,7 @@ on_both_backends!(
     reset_link_is_refused_when_used_expired_or_for_another_name,
     reset_request_answers_the_same_for_unknown_accounts,
     reset_page_form_post_works_without_javascript,
+    common_passwords_are_refused_on_every_chatcli_route,
 );
 
 async fn password_change_ends_every_session(backend: Backend) {
@@ -173,5 +174,33 @@ async fn reset_page_form_post_works_without_javascript(backend: Backend) {
     let page = app.get("/user/reset-password?done=1").await;
     assert!(page.text.contains("Your password has been changed."), "{}", page.text);
     app.login("fay", NEW_PASSWORD).await;
+    app.stop().await;
+}
+
+/// The floor under ChatCLI's own rule: a password from the shipped list of common ones is refused,
+/// whatever its case, at sign-up, change and reset; the composition messages stay ChatCLI's.
+async fn common_passwords_are_refused_on_every_chatcli_route(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let too_common = "Password is too common. Choose one that is harder to guess.";
+    for common in ["P@ssw0rd", "p@SSW0RD", "Password1!"] {
+        app.post("/user/register", json!({"username": "mona", "password": common, "email": "mona@example.org"}))
+            .await
+            .assert_chatcli_error(400, too_common);
+    }
+    app.post("/user/register", json!({"username": "mona", "password": "password", "email": "mona@example.org"}))
+        .await
+        .assert_chatcli_error(400, "Password must contain an upper-case letter.");
+
+    let tokens = app.signed_in("nora").await;
+    let change = json!({"session_token": tokens.access, "current_password": PASSWORD, "new_password": "Pa$$w0rd"});
+    app.post("/user/change-password", change).await.assert_chatcli_error(400, too_common);
+    assert_eq!(app.profile(&tokens.access).await.status, 200, "a refused change ends nothing");
+
+    app.post("/user/reset-password-request", json!({"username": "nora"})).await;
+    let (token, _) = link_parts(&app.mail.reset_link("nora@example.org").await);
+    reset(&app, &token, "nora", "P@ssw0rd", "P@ssw0rd").await.assert_chatcli_error(400, too_common);
+    // The link was not used up by the refusal.
+    assert_eq!(reset(&app, &token, "nora", NEW_PASSWORD, NEW_PASSWORD).await.status, 200);
+    app.login("nora", NEW_PASSWORD).await;
     app.stop().await;
 }

@@ -133,14 +133,30 @@ async fn serve_connection(socket: tokio::net::TcpStream, inbox: Arc<Mutex<Vec<Re
     }
 }
 
-/// Splits headers from body and undoes quoted-printable (lettre uses it for long lines).
+/// Splits headers from body and undoes what lettre encodes: folded headers, non-ASCII subjects as
+/// encoded words, and bodies as quoted-printable (long lines) or base64 (mostly non-ASCII text).
 fn parse(to: Vec<String>, lines: &[String]) -> ReceivedMail {
     let split = lines.iter().position(|l| l.is_empty()).unwrap_or(lines.len());
-    let headers = &lines[..split];
-    let subject = headers.iter().find_map(|h| h.strip_prefix("Subject: ")).unwrap_or_default().to_string();
-    let quoted_printable = headers.iter().any(|h| h.to_ascii_lowercase().contains("quoted-printable"));
+    let mut headers: Vec<String> = Vec::new();
+    for line in &lines[..split] {
+        match headers.last_mut() {
+            Some(last) if line.starts_with([' ', '\t']) => last.push_str(line),
+            _ => headers.push(line.clone()),
+        }
+    }
+    let subject = headers.iter().find_map(|h| h.strip_prefix("Subject: ")).map(decode_header).unwrap_or_default();
+    let transfer_encoding = headers
+        .iter()
+        .find_map(|h| h.to_ascii_lowercase().strip_prefix("content-transfer-encoding:").map(|v| v.trim().to_string()))
+        .unwrap_or_default();
+    let encoding = |name: &str| transfer_encoding == name;
     let body_lines = lines.get(split + 1..).unwrap_or_default();
-    let body = if quoted_printable {
+    let body = if encoding("base64") {
+        use base64::Engine;
+        let joined: String = body_lines.concat();
+        let bytes = base64::engine::general_purpose::STANDARD.decode(joined.trim()).expect("a base64 body");
+        String::from_utf8(bytes).expect("a UTF-8 body").replace("\r\n", "\n").trim_end_matches('\n').to_string()
+    } else if encoding("quoted-printable") {
         let mut joined = String::new();
         for line in body_lines {
             match line.strip_suffix('=') {
@@ -156,6 +172,42 @@ fn parse(to: Vec<String>, lines: &[String]) -> ReceivedMail {
         body_lines.join("\n")
     };
     ReceivedMail { to, subject, body }
+}
+
+/// An unfolded header value with its RFC 2047 encoded words (`=?utf-8?b?…?=`) decoded. The
+/// space between two encoded words is folding, not text; the bytes of neighbouring words are
+/// decoded together, as a character may be split between them.
+fn decode_header(value: &str) -> String {
+    use base64::Engine;
+    let mut text = String::new();
+    let mut encoded: Vec<u8> = Vec::new();
+    let mut after_encoded = false;
+    for word in value.split_whitespace() {
+        let base64_word = word
+            .strip_prefix("=?")
+            .and_then(|w| w.strip_suffix("?="))
+            .and_then(|w| w.split_once('?'))
+            .and_then(|(_, rest)| rest.strip_prefix("b?").or_else(|| rest.strip_prefix("B?")));
+        match base64_word {
+            Some(data) => {
+                if !after_encoded && !text.is_empty() {
+                    text.push(' ');
+                }
+                encoded.extend(base64::engine::general_purpose::STANDARD.decode(data).expect("an encoded word"));
+                after_encoded = true;
+            }
+            None => {
+                text.push_str(&String::from_utf8_lossy(&std::mem::take(&mut encoded)));
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(word);
+                after_encoded = false;
+            }
+        }
+    }
+    text.push_str(&String::from_utf8_lossy(&encoded));
+    text
 }
 
 fn decode_qp(text: &str) -> String {

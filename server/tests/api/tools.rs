@@ -1,14 +1,18 @@
 //! `/api/translate`, `/api/gif` and `/api/link-preview` against stand-in upstreams on loopback,
-//! and the link preview's refusal of private addresses when loopback is not allowed.
+//! and the link preview's refusal of private addresses when loopback is not allowed. They answer
+//! without a token (the guide's "Auth: No") unless `HEARTH_ANONYMOUS_TOOLS=off`.
 
 use serde_json::json;
 
 use crate::helpers::{spawn_app, spawn_app_with, Backend, TestApp};
 use crate::on_both_backends;
 use crate::upstream_standin::{self, StandIn, GIF_KEY, TRANSLATE_KEY};
+use hearth::config::OnOff;
 
 on_both_backends!(
-    tools_need_a_signed_in_caller_and_configuration,
+    tools_answer_without_a_token_unless_sign_in_is_required,
+    translate_without_a_service_returns_the_text_as_sent,
+    anonymous_tool_callers_have_their_own_lower_limit,
     translate_calls_libretranslate,
     gif_search_normalises_giphy_and_tenor,
     link_preview_reads_the_page_head,
@@ -38,18 +42,87 @@ async fn with_standin(backend: Backend, standin: &StandIn, provider: &str, allow
     .await
 }
 
-async fn tools_need_a_signed_in_caller_and_configuration(backend: Backend) {
-    let app = spawn_app(backend).await;
+async fn tools_answer_without_a_token_unless_sign_in_is_required(backend: Backend) {
+    let standin = upstream_standin::start().await;
+    let app = with_standin(backend, &standin, "giphy", true).await;
+    // The guide's table: no token needed. A dead token sent along changes nothing.
+    let translated = app.post("/api/translate", json!({"text": "Hello", "targetLanguage": "es"})).await;
+    assert_eq!(translated.status, 200, "{}", translated.text);
+    assert_eq!(translated.body["data"]["translatedText"], "[es] Hello");
+    let gif = app.get("/api/gif?q=cat").await;
+    assert_eq!(gif.status, 200, "{}", gif.text);
+    let preview = get_bearer(&app, &format!("/api/link-preview?url={}", standin.url("/page")), "not.a.token").await;
+    assert_eq!(preview.status, 200, "{}", preview.text);
+    assert_eq!(preview.body["data"]["cached"], false);
+    // Bad input is still the caller's mistake, with or without a token.
+    app.post("/api/translate", json!({"text": "", "targetLanguage": "es"}))
+        .await
+        .assert_nchat_error(400, "VALIDATION_ERROR");
+    app.get("/api/gif?q=cat&limit=0").await.assert_nchat_error(400, "VALIDATION_ERROR");
+    app.stop().await;
+
+    let app = spawn_app_with(backend, |c| c.anonymous_tools = OnOff::Off).await;
     app.post("/api/translate", json!({"text": "hi", "targetLanguage": "es"}))
         .await
         .assert_nchat_error(401, "UNAUTHORIZED");
     app.get("/api/gif?q=cat").await.assert_nchat_error(401, "UNAUTHORIZED");
     app.get("/api/link-preview?url=https://example.org").await.assert_nchat_error(401, "UNAUTHORIZED");
+    get_bearer(&app, "/api/gif?q=cat", "not.a.token").await.assert_nchat_error(401, "INVALID_TOKEN");
     let token = app.signed_in("alice").await.access;
-    app.post_bearer("/api/translate", &token, json!({"text": "hi", "targetLanguage": "es"}))
-        .await
-        .assert_nchat_error(503, "SERVICE_UNAVAILABLE");
+    let reply = app.post_bearer("/api/translate", &token, json!({"text": "hi", "targetLanguage": "es"})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
     get_bearer(&app, "/api/gif?q=cat", &token).await.assert_nchat_error(503, "SERVICE_UNAVAILABLE");
+    app.stop().await;
+}
+
+/// nchat degrades gracefully when no translation service is configured: 200 with the text as sent.
+async fn translate_without_a_service_returns_the_text_as_sent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let reply = app.post("/api/translate", json!({"text": "Hello, how are you?", "targetLanguage": "es"})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(
+        reply.body["data"],
+        json!({"translatedText": "Hello, how are you?", "sourceLanguage": "auto", "targetLanguage": "es",
+            "translated": false})
+    );
+    let reply =
+        app.post("/api/translate", json!({"text": "Hallo", "targetLanguage": "en", "sourceLanguage": "de"})).await;
+    assert_eq!(reply.body["data"]["sourceLanguage"], "de", "{}", reply.text);
+    app.post("/api/translate", json!({"text": "x".repeat(5001), "targetLanguage": "es"}))
+        .await
+        .assert_nchat_error(400, "VALIDATION_ERROR");
+    app.post("/api/translate", json!({"text": "Hi", "targetLanguage": "<b>"}))
+        .await
+        .assert_nchat_error(400, "VALIDATION_ERROR");
+    app.post("/api/translate", json!({"text": "Hi"})).await.assert_nchat_error(400, "BAD_REQUEST");
+    app.stop().await;
+}
+
+/// Without a token, the three tools share one lower count per address
+/// (HEARTH_API_LIMIT_ANONYMOUS_TOOLS); signed-in callers count against their own user limit.
+async fn anonymous_tool_callers_have_their_own_lower_limit(backend: Backend) {
+    let app = spawn_app_with(backend, |c| {
+        c.api_limit = 100;
+        c.api_limit_anonymous_tools = 2;
+    })
+    .await;
+    let translate = json!({"text": "Hi", "targetLanguage": "es"});
+    let first = app.post("/api/translate", translate.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.headers["x-ratelimit-limit"], "2");
+    assert_eq!(app.post("/api/translate", translate.clone()).await.status, 200);
+    let refused = app.get("/api/link-preview?url=https://example.org").await;
+    refused.assert_nchat_error(429, "RATE_LIMIT_EXCEEDED");
+    assert!(refused.headers.contains_key("retry-after"));
+    // Other routes from the same address keep the ordinary limit.
+    let health = app.get("/api/health").await;
+    assert_eq!((health.status.as_u16(), health.headers["x-ratelimit-limit"].to_str().ok()), (200, Some("100")));
+    let token = app.signed_in("alice").await.access;
+    for _ in 0..3 {
+        let reply = app.post_bearer("/api/translate", &token, translate.clone()).await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        assert_eq!(reply.headers["x-ratelimit-limit"], "100");
+    }
     app.stop().await;
 }
 
@@ -59,11 +132,10 @@ async fn translate_calls_libretranslate(backend: Backend) {
     let token = app.signed_in("alice").await.access;
     let reply = app.post_bearer("/api/translate", &token, json!({"text": "Hello", "targetLanguage": "es"})).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    assert_eq!(
-        reply.body,
-        json!({"success": true, "data": {
-        "translatedText": "[es] Hello", "sourceLanguage": "en", "targetLanguage": "es"}})
-    );
+    let translation =
+        json!({"translatedText": "[es] Hello", "sourceLanguage": "en", "targetLanguage": "es", "translated": true});
+    assert_eq!(reply.body["data"], translation);
+    assert_eq!(reply.body["translatedText"], translation["translatedText"], "the guide reads it at the top level");
     let reply = app
         .post_bearer("/api/translate", &token, json!({"text": "Hi", "targetLanguage": "de", "sourceLanguage": "fr"}))
         .await;
@@ -133,6 +205,7 @@ async fn link_preview_reads_the_page_head(backend: Backend) {
             "description": "A page about <cats>",
             "image": standin.url("/images/card.png"),
             "siteName": "Stand-in",
+            "cached": false,
         })
     );
     // A host name: resolved once, checked, and connected to at the checked address.

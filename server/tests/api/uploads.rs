@@ -8,6 +8,7 @@ use crate::on_both_backends;
 use crate::ws_client::WsClient;
 
 on_both_backends!(
+    the_guides_upload_file_runs_as_written,
     announcements_are_checked,
     uploaded_file_is_attached_and_downloaded_by_members_only,
     tampered_or_expired_upload_urls_are_refused,
@@ -37,6 +38,9 @@ async fn presigned(
     let data = &reply.body["data"];
     assert_eq!(data["method"], "PUT");
     assert_eq!(data["headers"]["Content-Type"], content_type);
+    // nchat's UploadInitResponse: where the bytes are kept, and until when the URL works.
+    assert_eq!((&data["bucket"], &data["key"]), (&json!("uploads"), &data["fileId"]), "{}", reply.text);
+    assert!(data["expiresAt"].as_str().is_some_and(|t| t.ends_with('Z')), "{}", reply.text);
     (data["fileId"].as_str().expect("fileId").into(), data["uploadUrl"].as_str().expect("uploadUrl").into())
 }
 
@@ -86,23 +90,68 @@ async fn trio(app: &TestApp) -> (Tokens, Tokens, Tokens, i64) {
     (alice, bob, carol, chat)
 }
 
+/// The guide's `uploadFile()`: announce, then send the file to `uploadUrl` with exactly the
+/// `method` and `headers` of the answer (no token), and keep `fileId`.
+async fn the_guides_upload_file_runs_as_written(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (alice, bob, _carol, chat) = trio(&app).await;
+    let file = b"meeting notes";
+    let init = announce(
+        &app,
+        &alice.access,
+        json!({"filename": "notes.txt", "contentType": "text/plain", "size": file.len()}),
+    )
+    .await;
+    assert_eq!(init.status, 201, "{}", init.text);
+    // `const { fileId, uploadUrl, method, headers } = await initResponse.json()`: the top level.
+    let data = &init.body;
+    let (file_id, upload_url, method) = (
+        data["fileId"].as_str().expect("fileId"),
+        data["uploadUrl"].as_str().expect("uploadUrl"),
+        data["method"].as_str().expect("method"),
+    );
+    let mut upload = app.client.request(method.parse().expect("an HTTP method"), upload_url).body(file.to_vec());
+    for (name, value) in data["headers"].as_object().expect("headers") {
+        upload = upload.header(name.as_str(), value.as_str().expect("a header value"));
+    }
+    let uploaded = app.send(upload).await;
+    assert!(uploaded.status.is_success(), "uploadResponse.ok: {}", uploaded.text);
+    // The fileId it returns is the one the rest of the API knows.
+    let done = complete(&app, &alice.access, json!({"fileId": file_id, "channelId": chat.to_string()})).await;
+    assert_eq!(done.status, 200, "{}", done.text);
+    let response = download(&app, Some(&bob.access), file_id).await;
+    assert_eq!(response.bytes().await.expect("bytes").as_ref(), file);
+    app.stop().await;
+}
+
 async fn announcements_are_checked(backend: Backend) {
     let app = spawn_app(backend).await;
     let (alice, _bob, carol, chat) = trio(&app).await;
 
+    // nchat's upload status, with Hearth's own limits.
     let status = app.get("/api/upload").await;
     assert_eq!(status.status, 200, "{}", status.text);
-    assert_eq!(status.body["data"]["maxSize"], 10 * 1024 * 1024);
-    assert!(status.body["data"]["allowedTypes"].as_array().expect("types").contains(&json!("image/png")));
+    let data = &status.body["data"];
+    assert_eq!((&data["service"], &data["status"]), (&json!("upload"), &json!("available")), "{}", status.text);
+    assert_eq!(data["config"]["maxFileSize"], "10 MB");
+    assert_eq!(data["config"]["maxFileSizeBytes"], 10 * 1024 * 1024);
+    assert_eq!(data["config"]["presignedUrlExpiry"], 900);
+    assert!(data["config"]["allowedTypes"].as_array().expect("types").contains(&json!("image/png")));
+    assert!(data["limits"].as_array().expect("limits").contains(&json!({"type": "image/png", "maxSize": "10 MB"})));
 
     let png = json!({"filename": "a.png", "contentType": "image/png", "size": 10});
     app.post("/api/upload", png.clone()).await.assert_nchat_error(401, "UNAUTHORIZED");
+    // Refused announcements are 400 with nchat's codes (its spec documents only 400 here).
     let exe = json!({"filename": "a.exe", "contentType": "application/x-msdownload", "size": 10});
-    announce(&app, &alice.access, exe).await.assert_nchat_error(415, "INVALID_FILE_TYPE");
+    let refused = announce(&app, &alice.access, exe).await;
+    refused.assert_nchat_error(400, "INVALID_FILE_TYPE");
+    assert_eq!(refused.body["details"]["field"], "contentType");
     let html = json!({"filename": "a.html", "contentType": "text/html", "size": 10});
-    announce(&app, &alice.access, html).await.assert_nchat_error(415, "INVALID_FILE_TYPE");
+    announce(&app, &alice.access, html).await.assert_nchat_error(400, "INVALID_FILE_TYPE");
     let huge = json!({"filename": "a.png", "contentType": "image/png", "size": 10 * 1024 * 1024 + 1});
-    announce(&app, &alice.access, huge).await.assert_nchat_error(413, "FILE_TOO_LARGE");
+    let refused = announce(&app, &alice.access, huge).await;
+    refused.assert_nchat_error(400, "FILE_TOO_LARGE");
+    assert_eq!(refused.body["details"]["field"], "size");
     let empty = json!({"filename": "a.png", "contentType": "image/png", "size": 0});
     announce(&app, &alice.access, empty).await.assert_nchat_error(400, "VALIDATION_ERROR");
     let sneaky = json!({"filename": "../../etc/passwd", "contentType": "text/plain", "size": 5});
@@ -110,6 +159,14 @@ async fn announcements_are_checked(backend: Backend) {
     announce(&app, &alice.access, json!({"filename": "a.png"})).await.assert_nchat_error(400, "BAD_REQUEST");
     let wrong_size = json!({"filename": "a.png", "contentType": "image/png", "size": "ten"});
     announce(&app, &alice.access, wrong_size).await.assert_nchat_error(400, "BAD_REQUEST");
+    let bad_channel = json!({"filename": "a.png", "contentType": "image/png", "size": 10, "channelId": true});
+    announce(&app, &alice.access, bad_channel).await.assert_nchat_error(400, "BAD_REQUEST");
+    // nchat's ids are strings: one Hearth does not know names a chat the caller is not in.
+    let unknown = json!({"filename": "a.png", "contentType": "image/png", "size": 10, "channelId": "channel-1"});
+    announce(&app, &alice.access, unknown).await.assert_nchat_error(404, "NOT_FOUND");
+    // `messageId` is accepted as nchat sends it, and ignored.
+    let with_message = json!({"filename": "a.png", "contentType": "image/png", "size": 10, "messageId": "msg-1"});
+    assert_eq!(announce(&app, &alice.access, with_message).await.status, 201);
     // A chat the caller is not in does not exist for them.
     let elsewhere = json!({"filename": "a.png", "contentType": "image/png", "size": 10, "channelId": chat});
     announce(&app, &carol.access, elsewhere).await.assert_nchat_error(404, "NOT_FOUND");
@@ -134,11 +191,27 @@ async fn uploaded_file_is_attached_and_downloaded_by_members_only(backend: Backe
     assert_eq!(stored.status, 200, "{}", stored.text);
     // Only the uploader may attach it.
     complete(&app, &bob.access, json!({"fileId": file_id})).await.assert_nchat_error(404, "NOT_FOUND");
-    let done = complete(&app, &alice.access, json!({"fileId": file_id, "text": "Look!"})).await;
+    let done = complete(
+        &app,
+        &alice.access,
+        json!({"fileId": file_id, "text": "Look!", "etag": "\"abc\"", "width": 1, "height": 1}),
+    )
+    .await;
     assert_eq!(done.status, 200, "{}", done.text);
     let data = &done.body["data"];
-    assert_eq!(data["chatID"], chat);
-    assert_eq!(data["url"], format!("/api/files/{file_id}"));
+    // nchat's attachment record, and the message it now belongs to.
+    let record = &data["attachment"];
+    assert_eq!(record["id"], file_id.as_str());
+    assert_eq!((&record["filename"], &record["originalFilename"]), (&json!("picture.png"), &json!("picture.png")));
+    assert_eq!((&record["mimeType"], &record["size"]), (&json!("image/png"), &json!(PNG.len())));
+    assert_eq!((&record["category"], &record["url"]), (&json!("image"), &json!(format!("/api/files/{file_id}"))));
+    assert_eq!((&record["width"], &record["height"]), (&json!(1), &json!(1)));
+    assert_eq!(record["channelId"], chat.to_string());
+    assert_eq!(record["messageId"], data["message"]["messageID"].to_string());
+    assert!(record["uploadedBy"].as_str().is_some_and(|id| !id.is_empty()), "{}", done.text);
+    assert_eq!(record["createdAt"], data["message"]["timestamp"]);
+    assert_eq!(data["etag"], "\"abc\"");
+    assert_eq!(data["message"]["chatID"], chat);
     let text = data["message"]["message"].as_str().expect("message text");
     assert!(text.starts_with("Look!\n") && text.contains("picture.png"), "{text}");
 
@@ -151,7 +224,7 @@ async fn uploaded_file_is_attached_and_downloaded_by_members_only(backend: Backe
     }]);
     assert_eq!(data["message"]["attachments"], attachment);
     let live = bob_socket.recv_type("new_message").await;
-    assert_eq!(live["messageID"], data["messageID"], "{live}");
+    assert_eq!(live["messageID"], data["message"]["messageID"], "{live}");
     assert_eq!(live["message"], text);
     assert_eq!(live["attachments"], attachment);
     // The file can be fetched as soon as the message arrives.
@@ -162,7 +235,7 @@ async fn uploaded_file_is_attached_and_downloaded_by_members_only(backend: Backe
     // Edits keep the file; messages without files have no `attachments` at all.
     let (mut alice_socket, _) = WsClient::signed_in(&app, &alice.access).await;
     alice_socket.send(json!({"type": "join_chat", "chatID": chat})).await;
-    let message_id = data["messageID"].clone();
+    let message_id = data["message"]["messageID"].clone();
     alice_socket.send(json!({"type": "edit_msg", "chatID": chat, "messageID": message_id, "text": "Edited"})).await;
     let edited = bob_socket.recv_type("edited_message").await;
     assert_eq!((edited["message"].as_str(), &edited["attachments"]), (Some("Edited"), &attachment), "{edited}");
@@ -197,6 +270,12 @@ async fn uploaded_file_is_attached_and_downloaded_by_members_only(backend: Backe
     complete(&app, &alice.access, json!({"fileId": loose, "chatID": carol_chat}))
         .await
         .assert_nchat_error(404, "NOT_FOUND");
+    complete(&app, &alice.access, json!({"fileId": loose, "channelId": "channel-1"}))
+        .await
+        .assert_nchat_error(404, "NOT_FOUND");
+    complete(&app, &alice.access, json!({"fileId": loose, "channelId": chat, "duration": -1}))
+        .await
+        .assert_nchat_error(400, "VALIDATION_ERROR");
     let done = complete(&app, &alice.access, json!({"fileId": loose, "channelId": chat.to_string()})).await;
     assert_eq!(done.status, 200, "{}", done.text);
     let response = download(&app, Some(&bob.access), &loose).await;

@@ -160,6 +160,22 @@ impl WsClient {
         }
     }
 
+    /// The frames but presence the server sent here before it answered a barrier: with one node,
+    /// all that earlier frames (on any socket) and answered requests sent to this socket.
+    pub async fn frames_before_barrier(&mut self) -> Vec<Value> {
+        self.send(json!({"type": "test-barrier"})).await;
+        let mut frames = Vec::new();
+        loop {
+            let frame = self.recv().await;
+            if frame["type"] == "error" && frame["message"] == "Unknown frame type \"test-barrier\"." {
+                return frames;
+            }
+            if frame["type"] != "user_status" {
+                frames.push(frame);
+            }
+        }
+    }
+
     /// The next frame of this type, skipping any others.
     pub async fn recv_until(&mut self, kind: &str) -> Value {
         loop {

@@ -5,6 +5,10 @@ use leptos::prelude::*;
 
 use crate::api::ids::Id;
 use crate::api::ws::ClientFrame;
+use crate::i18n::t;
+use crate::locale::use_i18n;
+use crate::text;
+use crate::tr;
 use crate::ui::live::LiveLink;
 use crate::ui::store::{Audio, CallState, ChatStore};
 
@@ -13,6 +17,7 @@ use crate::ui::store::{Audio, CallState, ChatStore};
 pub fn CallControls(chat_id: i64) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let link = expect_context::<LiveLink>();
+    let i18n = use_i18n();
     let call = move || store.calls.with(|c| c.get(&chat_id).cloned());
     let ring = move |_| link.send(&ClientFrame::CallInvite { chat_id: Id(chat_id) });
     let hang_up = move |_| link.send(&ClientFrame::CallEnd { chat_id: Id(chat_id) });
@@ -21,34 +26,39 @@ pub fn CallControls(chat_id: i64) -> impl IntoView {
         <div class="call-controls">
             {move || match call() {
                 None => view! {
-                    <button type="button" class="small" on:click=ring>"Call"</button>
+                    <button type="button" class="small" on:click=ring>{text!(i18n, chat.call)}</button>
                 }.into_any(),
                 Some(state) => {
                     let answer = {
                         let call_id = state.call_id.clone();
                         move |_| link.send(&ClientFrame::CallAccept { chat_id: Id(chat_id), call_id: call_id.clone() })
                     };
-                    let (status, can_answer) = describe(&state);
+                    let can_answer = !state.joined;
+                    let active = state.active;
                     view! {
-                        <span class="call-status" role="status">{status}</span>
+                        <span class="call-status" role="status">{describe(state.clone())}</span>
                         {can_answer.then(|| view! {
                             <button type="button" class="small primary" on:click=answer>
-                                {if state.active { "Join" } else { "Answer" }}
+                                {move || if active { tr!(i18n, chat.join_call) } else { tr!(i18n, chat.answer) }}
                             </button>
                         })}
                         {(can_answer && !state.active).then(|| view! {
-                            <button type="button" class="small" on:click=decline>"Decline"</button>
+                            <button type="button" class="small" on:click=decline>{text!(i18n, chat.decline)}</button>
                         })}
                         {(state.joined && state.active && state.livekit.is_some()).then(|| view! {
                             <span class="call-audio">{move || match store.audio.get() {
-                                Audio::Connecting => "connecting audio…".to_string(),
-                                Audio::On => "audio on".to_string(),
-                                Audio::Failed(why) => format!("no audio: {why}"),
+                                Audio::Connecting => tr!(i18n, chat.audio_connecting),
+                                Audio::On => tr!(i18n, chat.audio_on),
+                                Audio::Failed(why) => tr!(
+                                    i18n,
+                                    chat.audio_failed,
+                                    reason = why.unwrap_or_else(|| tr!(i18n, chat.audio_unreachable))
+                                ),
                                 Audio::Off => String::new(),
                             }}</span>
                         })}
                         {state.joined.then(|| view! {
-                            <button type="button" class="small danger" on:click=hang_up>"Hang up"</button>
+                            <button type="button" class="small danger" on:click=hang_up>{text!(i18n, chat.hang_up)}</button>
                         })}
                     }.into_any()
                 }
@@ -57,13 +67,14 @@ pub fn CallControls(chat_id: i64) -> impl IntoView {
     }
 }
 
-/// What the call looks like to this person, and whether they can answer or join it.
-fn describe(call: &CallState) -> (String, bool) {
+/// What the call looks like to this person (who can answer or join it unless they are in it).
+fn describe(call: CallState) -> impl IntoView {
+    let i18n = use_i18n();
     match (call.active, call.joined) {
-        (false, true) => ("Calling…".into(), false),
-        (false, false) => (format!("{} is calling", call.caller), true),
-        (true, true) => ("In call".into(), false),
-        (true, false) => ("Call in progress".into(), true),
+        (false, true) => text!(i18n, chat.calling).into_any(),
+        (false, false) => t!(i18n, chat.is_calling, name = call.caller, <person> = <bdi/>).into_any(),
+        (true, true) => text!(i18n, chat.in_call).into_any(),
+        (true, false) => text!(i18n, chat.call_in_progress).into_any(),
     }
 }
 
@@ -72,6 +83,7 @@ fn describe(call: &CallState) -> (String, bool) {
 pub fn IncomingCalls() -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let link = expect_context::<LiveLink>();
+    let i18n = use_i18n();
     let ringing = move || {
         let open = store.open_chat.get();
         store.calls.with(|calls| {
@@ -89,13 +101,13 @@ pub fn IncomingCalls() -> impl IntoView {
                 let call_id = call.call_id.clone();
                 view! {
                     <div class="incoming-call" role="alert">
-                        <span>{format!("{} is calling", call.caller)}</span>
-                        <a href=format!("/chat/{chat_id}")>"Open chat"</a>
+                        <span>{t!(i18n, chat.is_calling, name = call.caller.clone(), <person> = <bdi/>)}</span>
+                        <a href=format!("/chat/{chat_id}")>{text!(i18n, chat.open_chat)}</a>
                         <button type="button" class="small primary" on:click=move |_| {
                             link.send(&ClientFrame::CallAccept { chat_id: Id(chat_id), call_id: call_id.clone() })
-                        }>"Answer"</button>
+                        }>{text!(i18n, chat.answer)}</button>
                         <button type="button" class="small" on:click=move |_| link.send(&ClientFrame::CallDecline { chat_id: Id(chat_id) })>
-                            "Decline"
+                            {text!(i18n, chat.decline)}
                         </button>
                     </div>
                 }
@@ -143,13 +155,14 @@ mod audio {
         fn call_audio(action: &str, url: &str, token: &str) -> js_sys::Promise;
     }
 
-    pub async fn join(url: &str, token: &str) -> Result<(), String> {
+    /// Joins the call's audio; a failure carries the audio library's reason, if it gave one.
+    pub async fn join(url: &str, token: &str) -> Result<(), Option<String>> {
         #[cfg(feature = "hydrate")]
         {
             wasm_bindgen_futures::JsFuture::from(call_audio("join", url, token))
                 .await
                 .map(|_| ())
-                .map_err(|e| e.as_string().unwrap_or_else(|| "the audio server could not be reached".into()))
+                .map_err(|e| e.as_string())
         }
         #[cfg(not(feature = "hydrate"))]
         {

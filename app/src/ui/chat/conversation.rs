@@ -4,17 +4,22 @@
 use leptos::html::{Div, Textarea};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_i18n::Locale as _;
 use leptos_router::hooks::use_navigate;
 
 use super::list::initial;
 use super::Overlay;
-use crate::api::chats::{mark_read, messages};
+use crate::api::chats::{mark_read, messages, MESSAGE_MAX_CHARS};
 use crate::api::ids::Id;
 use crate::api::ws::ClientFrame;
+use crate::i18n::t;
+use crate::locale::{use_i18n, Locale};
+use crate::text;
+use crate::tr;
 use crate::ui::browser;
 use crate::ui::live::LiveLink;
 use crate::ui::session::use_session;
-use crate::ui::store::{ChatStore, UiMessage};
+use crate::ui::store::{ChatStore, Notice, UiMessage};
 
 const PAGE: i64 = 50;
 /// Messages from one person within this many minutes share one header.
@@ -23,16 +28,17 @@ const GROUP_MINUTES: f64 = 5.0;
 #[component]
 pub fn Conversation() -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    let i18n = use_i18n();
     // Only a different chat rebuilds the view (setting the same one again must not).
     let open = Memo::new(move |_| store.open_chat.get());
     view! {
-        <main class="conversation" aria-label="Conversation">
+        <main class="conversation" aria-label=text!(i18n, chat.conversation)>
             {move || match open.get() {
                 Some(chat_id) => view! { <OpenChat chat_id=chat_id/> }.into_any(),
                 None => {
                     view! {
                         <div class="empty center">
-                            <p>"Pick a chat on the left, or start a new one."</p>
+                            <p>{text!(i18n, chat.pick_a_chat)}</p>
                         </div>
                     }
                         .into_any()
@@ -51,7 +57,7 @@ async fn load_older(store: ChatStore, chat_id: i64) {
             let full = reply.messages.len() as i64 == PAGE;
             store.add_history(chat_id, reply.messages, Some(full));
         }
-        Err(e) => store.notice.set(Some(e.message)),
+        Err(e) => store.notice.set(Some(Notice::Failed(e))),
     }
 }
 
@@ -60,11 +66,21 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let link = expect_context::<LiveLink>();
     let overlay = expect_context::<RwSignal<Overlay>>();
+    let i18n = use_i18n();
     let session = use_session();
     let navigate = use_navigate();
     let log = NodeRef::<Div>::new();
     let stick_to_bottom = RwSignal::new(true);
-    let unseen_below = RwSignal::new(false);
+    // The newest message the person has had on screen; what came after it waits behind the pill.
+    let seen_up_to = RwSignal::new(None::<i64>);
+    let last_id = move || store.conversations.with(|c| c.get(&chat_id).and_then(|conv| conv.last_id()));
+    let unseen_below = Memo::new(move |_| {
+        let seen = seen_up_to.get();
+        store.conversations.with(|c| {
+            c.get(&chat_id).map_or(0, |conv| conv.messages.iter().filter(|m| m.id.is_some() && m.id > seen).count())
+        })
+    });
+    let mark_seen = move || seen_up_to.set(untrack(last_id));
     let loading_older = RwSignal::new(false);
     let editing = RwSignal::new(None::<i64>);
     // Where the person stopped reading: as many of others' messages back from the end as the
@@ -85,7 +101,7 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
                 .map(|c| (c.name.clone(), c.kind.clone()))
         })
     };
-    let title = move || name().map(|(n, _)| n).unwrap_or_else(|| "Chat".into());
+    let title = move || name().map(|(n, _)| n).unwrap_or_else(|| tr!(i18n, chat.chat));
     let other_online =
         move || matches!(name(), Some((n, k)) if k == "private" && store.online.with(|o| o.contains(&n)));
     let conversation = move || store.conversations.with(|c| c.get(&chat_id).cloned().unwrap_or_default());
@@ -107,7 +123,8 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
         }
         last
     });
-    // New messages keep the view at the bottom, unless the person scrolled up to read.
+    // New messages keep the view at the bottom, unless the person scrolled up to read (then the
+    // pill counts them).
     Effect::new(move |_| {
         let count = store.conversations.with(|c| c.get(&chat_id).map(|conv| conv.messages.len()).unwrap_or(0));
         if count == 0 {
@@ -115,8 +132,7 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
         }
         if stick_to_bottom.get_untracked() {
             scroll_to_bottom(log);
-        } else {
-            unseen_below.set(true);
+            mark_seen();
         }
     });
     let on_scroll = move |_| {
@@ -124,7 +140,7 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
         let near_bottom = element.scroll_top() + element.client_height() >= element.scroll_height() - 80;
         stick_to_bottom.set(near_bottom);
         if near_bottom {
-            unseen_below.set(false);
+            mark_seen();
         }
         let has_older = store.conversations.with_untracked(|c| c.get(&chat_id).is_some_and(|conv| conv.has_older));
         if element.scroll_top() < 80 && has_older && !loading_older.get_untracked() {
@@ -146,11 +162,19 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
         let names: Vec<String> = store
             .typing
             .with(|t| t.get(&chat_id).map(|l| l.iter().map(|(n, _)| n.clone()).collect()).unwrap_or_default());
-        match names.len() {
-            0 => String::new(),
-            1 => format!("{} is typing…", names[0]),
-            2 => format!("{} and {} are typing…", names[0], names[1]),
-            _ => "Several people are typing…".into(),
+        match names.as_slice() {
+            [] => ().into_any(),
+            [name] => t!(i18n, chat.typing_one_person, name = name.clone(), <person> = <bdi/>).into_any(),
+            [first, second] => t!(
+                i18n,
+                chat.typing_two_people,
+                first = first.clone(),
+                second = second.clone(),
+                <person> = <bdi/>,
+                <other> = <bdi/>
+            )
+            .into_any(),
+            _ => text!(i18n, chat.typing_several).into_any(),
         }
     };
     let rows = move || {
@@ -163,7 +187,7 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
             let new_day = !message.timestamp.is_empty()
                 && previous.as_ref().is_none_or(|p| {
                     !p.timestamp.is_empty()
-                        && browser::local_date(&p.timestamp) != browser::local_date(&message.timestamp)
+                        && browser::local_day(&p.timestamp) != browser::local_day(&message.timestamp)
                 });
             let grouped = !new_day
                 && !unread_starts
@@ -180,15 +204,15 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
     };
     view! {
         <header class="conversation-head">
-            <button type="button" class="back" aria-label="Back to chats" on:click=move |_| navigate("/chat", Default::default())>
+            <button type="button" class="back" aria-label=text!(i18n, chat.back_to_chats) on:click=move |_| navigate("/chat", Default::default())>
                 "←"
             </button>
             <span class="avatar" aria-hidden="true">
                 {move || initial(&title())}
                 <span class="presence" class:online=other_online></span>
             </span>
-            <h1 class="chat-title">{title}</h1>
-            <span class="visually-hidden">{move || if other_online() { "online" } else { "" }}</span>
+            <h1 class="chat-title" dir="auto">{title}</h1>
+            <span class="visually-hidden">{move || if other_online() { tr!(i18n, chat.online) } else { String::new() }}</span>
             <super::call::CallControls chat_id=chat_id/>
             <button
                 type="button"
@@ -196,15 +220,15 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
                 aria-expanded=move || (overlay.get() == Overlay::Details).to_string()
                 on:click=move |_| overlay.update(|o| *o = if *o == Overlay::Details { Overlay::None } else { Overlay::Details })
             >
-                "Details"
+                {text!(i18n, chat.details)}
             </button>
         </header>
-        <div class="log" node_ref=log on:scroll=on_scroll role="log" aria-live="polite" aria-label="Messages" tabindex="0">
+        <div class="log" node_ref=log on:scroll=on_scroll role="log" aria-live="polite" aria-label=text!(i18n, chat.messages) tabindex="0">
             <Show when=move || loading_older.get()>
-                <p class="quiet center">"Loading earlier messages…"</p>
+                <p class="quiet center">{text!(i18n, chat.loading_earlier)}</p>
             </Show>
             <Show when=move || { let c = conversation(); c.loaded && c.messages.is_empty() }>
-                <p class="empty center">"No messages yet. Say hello!"</p>
+                <p class="empty center">{text!(i18n, chat.say_hello)}</p>
             </Show>
             <Show when=move || !conversation().loaded>
                 <div class="skeleton" aria-hidden="true"><span></span><span></span><span></span></div>
@@ -226,9 +250,9 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
                 }
             />
         </div>
-        <Show when=move || unseen_below.get()>
-            <button type="button" class="pill" on:click=move |_| { scroll_to_bottom(log); unseen_below.set(false); stick_to_bottom.set(true); }>
-                "New messages ↓"
+        <Show when=move || { unseen_below.get() > 0 }>
+            <button type="button" class="pill" on:click=move |_| { scroll_to_bottom(log); mark_seen(); stick_to_bottom.set(true); }>
+                {text!(i18n, chat.new_messages_below, count = unseen_below.get())}
             </button>
         </Show>
         <p class="typing" aria-live="polite">{typing_line}</p>
@@ -255,6 +279,7 @@ fn MessageRow(
 ) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let link = expect_context::<LiveLink>();
+    let i18n = use_i18n();
     let mine = message.username == store.me.get_untracked();
     let id = message.id;
     let timestamp = message.timestamp.clone();
@@ -269,7 +294,7 @@ fn MessageRow(
     };
     let delete = move |_| {
         if let Some(id) = id {
-            if browser::confirm("Delete this message for everyone?") {
+            if browser::confirm(&tr!(i18n, chat.confirm_delete)) {
                 link.send(&ClientFrame::DeleteMsg { chat_id: Id(chat_id), message_id: Id(id) });
             }
         }
@@ -282,32 +307,46 @@ fn MessageRow(
             }
         }
     };
-    let exact = if timestamp.is_empty() { String::new() } else { browser::local_date_time(&timestamp) };
-    let relative = if timestamp.is_empty() { String::new() } else { browser::relative_time(&timestamp) };
+    // Times follow the page's language, and change with it.
+    let in_language = {
+        let timestamp = timestamp.clone();
+        move |format: fn(&str, &str) -> String| {
+            let timestamp = timestamp.clone();
+            move || {
+                let locale: Locale = i18n.get_locale();
+                if timestamp.is_empty() {
+                    String::new()
+                } else {
+                    format(&timestamp, locale.as_str())
+                }
+            }
+        }
+    };
     view! {
-        {new_day.then(|| view! { <div class="day" role="separator">{browser::local_date(&timestamp)}</div> })}
-        {unread_starts.then(|| view! { <div class="unread-divider" role="separator">"New messages"</div> })}
+        {new_day.then(|| view! { <div class="day" role="separator">{in_language(browser::day_label)}</div> })}
+        {unread_starts.then(|| view! { <div class="unread-divider" role="separator">{text!(i18n, chat.new_messages)}</div> })}
         <article class="message" class:mine=mine class:grouped=grouped class:pending=message.pending>
             {(!grouped).then(|| view! {
                 <header>
-                    <span class="author">{message.username.clone()}</span>
-                    <time datetime=timestamp.clone() title=exact.clone() tabindex="0">{relative.clone()}</time>
+                    <bdi class="author">{message.username.clone()}</bdi>
+                    <time datetime=timestamp.clone() title=in_language(browser::exact_time) tabindex="0">{in_language(browser::relative_time)}</time>
                 </header>
             })}
             {if message.deleted {
-                view! { <p class="quiet">"message deleted"</p> }.into_any()
+                view! { <p class="quiet">{text!(i18n, chat.message_deleted)}</p> }.into_any()
             } else {
                 view! {
                     <Show
                         when=is_editing
                         fallback={
                             let text = message.text.clone();
-                            move || view! { <p class="text">{text.clone()}</p> }
+                            move || view! { <p class="text" dir="auto">{text.clone()}</p> }
                         }
                     >
                         <textarea
                             class="edit"
-                            aria-label="Edit message"
+                            dir="auto"
+                            aria-label=text!(i18n, chat.edit_message)
                             prop:value=move || draft.get()
                             on:input=move |ev| draft.set(event_target_value(&ev))
                             on:keydown=move |ev: leptos::ev::KeyboardEvent| {
@@ -315,22 +354,22 @@ fn MessageRow(
                                 if ev.key() == "Escape" { ev.stop_propagation(); editing.set(None); }
                             }
                         ></textarea>
-                        <p class="hint">"Enter to save, Escape to cancel"</p>
+                        <p class="hint">{text!(i18n, chat.edit_hint)}</p>
                     </Show>
                 }
                     .into_any()
             }}
             <footer>
-                {message.edited.then(|| view! { <span class="quiet">"edited"</span> })}
-                {(message.pending && !message.failed).then(|| view! { <span class="quiet">"Sending…"</span> })}
+                {message.edited.then(|| view! { <span class="quiet">{text!(i18n, chat.edited)}</span> })}
+                {(message.pending && !message.failed).then(|| view! { <span class="quiet">{text!(i18n, chat.sending)}</span> })}
                 {message.failed.then(|| view! {
-                    <span class="error-text">"Not sent yet." </span>
-                    <button type="button" class="link" on:click=retry.clone()>"Retry"</button>
+                    <span class="error-text">{text!(i18n, chat.not_sent)}" "</span>
+                    <button type="button" class="link" on:click=retry.clone()>{text!(i18n, chat.retry)}</button>
                 })}
                 {(mine && id.is_some() && !message.deleted).then(|| view! {
                     <span class="actions">
-                        <button type="button" class="link" on:click=move |_| { draft.set(draft.get_untracked()); editing.set(id); }>"Edit"</button>
-                        <button type="button" class="link" on:click=delete>"Delete"</button>
+                        <button type="button" class="link" on:click=move |_| { draft.set(draft.get_untracked()); editing.set(id); }>{text!(i18n, chat.edit)}</button>
+                        <button type="button" class="link" on:click=delete>{text!(i18n, chat.delete)}</button>
                     </span>
                 })}
             </footer>
@@ -338,16 +377,23 @@ fn MessageRow(
     }
 }
 
+/// What was typed in each chat and not sent yet, so drafts survive switching chats. Owned by the
+/// chat screen: a composer's own scope ends when another chat opens.
+#[derive(Clone, Copy)]
+pub struct Drafts(RwSignal<std::collections::HashMap<i64, String>>);
+
+impl Drafts {
+    pub fn provide() {
+        provide_context(Drafts(RwSignal::new(Default::default())));
+    }
+}
+
 #[component]
 fn Composer(chat_id: i64, link: LiveLink) -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    let i18n = use_i18n();
     let input = NodeRef::<Textarea>::new();
-    // Drafts survive switching chats.
-    let drafts = use_context::<RwSignal<std::collections::HashMap<i64, String>>>().unwrap_or_else(|| {
-        let drafts = RwSignal::new(std::collections::HashMap::new());
-        provide_context(drafts);
-        drafts
-    });
+    let Drafts(drafts) = expect_context::<Drafts>();
     let draft = move || drafts.with(|d| d.get(&chat_id).cloned().unwrap_or_default());
     let last_typing = StoredValue::new(0.0f64);
     let send = move || {
@@ -355,8 +401,8 @@ fn Composer(chat_id: i64, link: LiveLink) -> impl IntoView {
         if text.trim().is_empty() {
             return;
         }
-        if text.chars().count() > 4000 {
-            store.notice.set(Some("A message can be at most 4000 characters.".into()));
+        if text.chars().count() > MESSAGE_MAX_CHARS {
+            store.notice.set(Some(Notice::TooLong { max: MESSAGE_MAX_CHARS }));
             return;
         }
         link.post(&store, chat_id, &text);
@@ -366,12 +412,13 @@ fn Composer(chat_id: i64, link: LiveLink) -> impl IntoView {
     };
     view! {
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
-            <label class="visually-hidden" for="composer-input">"Message"</label>
+            <label class="visually-hidden" for="composer-input">{text!(i18n, chat.message)}</label>
             <textarea
                 id="composer-input"
                 node_ref=input
                 rows="1"
-                placeholder="Write a message"
+                dir="auto"
+                placeholder=text!(i18n, chat.write_message)
                 prop:value=draft
                 on:input=move |ev| {
                     let value = event_target_value(&ev);
@@ -389,7 +436,7 @@ fn Composer(chat_id: i64, link: LiveLink) -> impl IntoView {
                     }
                 }
             ></textarea>
-            <button type="submit" class="primary">"Send"</button>
+            <button type="submit" class="primary">{text!(i18n, chat.send)}</button>
         </form>
     }
 }

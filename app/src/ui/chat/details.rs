@@ -7,6 +7,11 @@ use leptos_router::hooks::use_navigate;
 use super::{load_chat_lists, Overlay};
 use crate::api::chats::{add_members, archive_chat, get_members, remove_members, unarchive_chat};
 use crate::api::ids::Id;
+use crate::api::ApiError;
+use crate::locale::use_i18n;
+use crate::text;
+use crate::tr;
+use crate::ui::error_text::error_text;
 use crate::ui::live::LiveLink;
 use crate::ui::session::use_session;
 use crate::ui::store::ChatStore;
@@ -16,12 +21,13 @@ pub fn Details() -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let link = expect_context::<LiveLink>();
     let overlay = expect_context::<RwSignal<Overlay>>();
+    let i18n = use_i18n();
     let session = use_session();
     let navigate = use_navigate();
     let chat_id = move || store.open_chat.get_untracked().unwrap_or_default();
     let members = RwSignal::new(Vec::<String>::new());
     let new_member = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<ApiError>);
     let is_group = move || {
         store
             .chats
@@ -34,7 +40,7 @@ pub fn Details() -> impl IntoView {
             let id = chat_id();
             match session.call(move |token| get_members(token, Id(id))).await {
                 Ok(reply) => members.set(reply.members),
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e)),
             }
         })
     };
@@ -55,7 +61,7 @@ pub fn Details() -> impl IntoView {
                     error.set(None);
                     reload();
                 }
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e)),
             }
         });
     };
@@ -70,7 +76,7 @@ pub fn Details() -> impl IntoView {
                     navigate("/chat", Default::default());
                 }
                 Ok(_) => reload(),
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e)),
             }
         });
     };
@@ -85,18 +91,19 @@ pub fn Details() -> impl IntoView {
             };
             match result {
                 Ok(_) => load_chat_lists(store, link).await,
-                Err(e) => error.set(Some(e.message)),
+                Err(e) => error.set(Some(e)),
             }
         });
     };
     view! {
-        <aside class="details" aria-label="Chat details">
+        <aside class="details" aria-label=text!(i18n, chat.chat_details)>
             <header class="details-head">
-                <h2>"Details"</h2>
-                <button type="button" class="link" on:click=move |_| overlay.set(Overlay::None)>"Close"</button>
+                <h2>{text!(i18n, chat.details)}</h2>
+                <button type="button" class="link" on:click=move |_| overlay.set(Overlay::None)>{text!(i18n, chat.close)}</button>
             </header>
-            {move || error.get().map(|m| view! { <p class="notice error" role="alert">{m}</p> })}
-            <h3>"Members"</h3>
+            {move || error.get().map(|e| view! { <p class="notice error" role="alert">{error_text(&e)}</p> })}
+            <h3>{text!(i18n, chat.members)}</h3>
+            <p class="hint">{text!(i18n, chat.member_count, count = members.with(Vec::len))}</p>
             <ul class="members">
                 <For each=move || members.get() key=|name| name.clone() let:name>
                     {
@@ -105,18 +112,22 @@ pub fn Details() -> impl IntoView {
                             move || store.online.with(|o| o.contains(&name))
                         };
                         let me = name == store.me.get_untracked();
-                        let label = if me { "Leave" } else { "Remove" };
+                        let label = move || if me { tr!(i18n, chat.leave) } else { tr!(i18n, chat.remove) };
+                        let description = {
+                            let name = name.clone();
+                            move || if me { tr!(i18n, chat.leave_this_chat) } else { tr!(i18n, chat.remove_member, name = name.clone()) }
+                        };
                         let target = name.clone();
                         let remove = remove.clone();
                         view! {
                             <li>
                                 <span class="presence" class:online=online aria-hidden="true"></span>
-                                <span>{name.clone()}</span>
+                                <bdi>{name.clone()}</bdi>
                                 <Show when=is_group>
                                     <button type="button" class="link" on:click={
                                         let (target, remove) = (target.clone(), remove.clone());
                                         move |_| remove(target.clone())
-                                    } aria-label=format!("{label} {name}")>{label}</button>
+                                    } aria-label=description.clone()>{label}</button>
                                 </Show>
                             </li>
                         }
@@ -125,13 +136,13 @@ pub fn Details() -> impl IntoView {
             </ul>
             <Show when=is_group>
                 <form class="stack" on:submit=add>
-                    <label for="add-member">"Add people (usernames, comma-separated)"</label>
+                    <label for="add-member">{text!(i18n, chat.add_people)}</label>
                     <input id="add-member" prop:value=move || new_member.get() on:input=move |ev| new_member.set(event_target_value(&ev))/>
-                    <button type="submit" class="small">"Add"</button>
+                    <button type="submit" class="small">{text!(i18n, chat.add)}</button>
                 </form>
             </Show>
             <button type="button" class="small" on:click=toggle_archive>
-                {move || if archived() { "Unarchive chat" } else { "Archive chat" }}
+                {move || if archived() { tr!(i18n, chat.unarchive_chat) } else { tr!(i18n, chat.archive_chat) }}
             </button>
         </aside>
     }

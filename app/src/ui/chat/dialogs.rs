@@ -7,19 +7,26 @@ use leptos_router::hooks::use_navigate;
 use super::{load_chat_lists, Overlay};
 use crate::api::chatcli::{change_password, logout, logout_all, submit_profile, verify_email};
 use crate::api::chats::{create_chat, create_group};
+use crate::api::ApiError;
+use crate::locale::use_i18n;
+use crate::text;
+use crate::tr;
+use crate::ui::error_text::error_text;
+use crate::ui::language::LanguagePicker;
 use crate::ui::live::LiveLink;
 use crate::ui::session::{use_session, Session};
 use crate::ui::store::ChatStore;
 
 #[component]
-fn Dialog(title: &'static str, children: Children) -> impl IntoView {
+fn Dialog(title: Signal<String>, children: Children) -> impl IntoView {
     let overlay = expect_context::<RwSignal<Overlay>>();
+    let i18n = use_i18n();
     view! {
         <div class="scrim" on:click=move |_| overlay.set(Overlay::None)></div>
         <section class="dialog" role="dialog" aria-modal="true" aria-label=title>
             <header class="details-head">
                 <h2>{title}</h2>
-                <button type="button" class="link" on:click=move |_| overlay.set(Overlay::None)>"Close"</button>
+                <button type="button" class="link" on:click=move |_| overlay.set(Overlay::None)>{text!(i18n, chat.close)}</button>
             </header>
             {children()}
         </section>
@@ -30,13 +37,14 @@ fn Dialog(title: &'static str, children: Children) -> impl IntoView {
 pub fn NewChatDialog() -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let link = expect_context::<LiveLink>();
+    let i18n = use_i18n();
     let session = use_session();
     let navigate = use_navigate();
     let person = RwSignal::new(String::new());
     let group_name = RwSignal::new(String::new());
     let group_members = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<String>);
-    let open = move |result: Result<i64, String>| {
+    let error = RwSignal::new(None::<ApiError>);
+    let open = move |result: Result<i64, ApiError>| {
         let navigate = navigate.clone();
         spawn_local(async move {
             match result {
@@ -44,7 +52,7 @@ pub fn NewChatDialog() -> impl IntoView {
                     load_chat_lists(store, link).await;
                     navigate(&format!("/chat/{chat_id}"), Default::default());
                 }
-                Err(message) => error.set(Some(message)),
+                Err(problem) => error.set(Some(problem)),
             }
         });
     };
@@ -56,7 +64,7 @@ pub fn NewChatDialog() -> impl IntoView {
             spawn_local(async move {
                 let receiver = person.get_untracked();
                 let result = session.call(move |token| create_chat(token, receiver.clone())).await;
-                open(result.map(|r| r.chat_id).map_err(|e| e.message));
+                open(result.map(|r| r.chat_id));
             });
         }
     };
@@ -72,32 +80,41 @@ pub fn NewChatDialog() -> impl IntoView {
                 .filter(|m| !m.is_empty())
                 .collect();
             let result = session.call(move |token| create_group(token, name.clone(), members.clone())).await;
-            open(result.map(|r| r.chat_id).map_err(|e| e.message));
+            open(result.map(|r| r.chat_id));
         });
     };
     view! {
-        <Dialog title="New chat">
-            {move || error.get().map(|m| view! { <p class="notice error" role="alert">{m}</p> })}
+        <Dialog title=text!(i18n, chat.new_chat)>
+            {move || error.get().map(|e| view! { <p class="notice error" role="alert">{error_text(&e)}</p> })}
             <form class="stack" on:submit=start_chat>
-                <label for="new-chat-person">"Chat with (username)"</label>
+                <label for="new-chat-person">{text!(i18n, chat.chat_with)}</label>
                 <input id="new-chat-person" required autofocus prop:value=move || person.get() on:input=move |ev| person.set(event_target_value(&ev))/>
-                <button type="submit" class="primary">"Start chat"</button>
+                <button type="submit" class="primary">{text!(i18n, chat.start_chat)}</button>
             </form>
             <hr/>
             <form class="stack" on:submit=start_group>
-                <label for="new-group-name">"Group name"</label>
+                <label for="new-group-name">{text!(i18n, chat.group_name)}</label>
                 <input id="new-group-name" required prop:value=move || group_name.get() on:input=move |ev| group_name.set(event_target_value(&ev))/>
-                <label for="new-group-members">"Members (usernames, comma-separated)"</label>
+                <label for="new-group-members">{text!(i18n, chat.group_members)}</label>
                 <input id="new-group-members" prop:value=move || group_members.get() on:input=move |ev| group_members.set(event_target_value(&ev))/>
-                <button type="submit" class="primary">"Create group"</button>
+                <button type="submit" class="primary">{text!(i18n, chat.create_group)}</button>
             </form>
         </Dialog>
     }
 }
 
+/// What the profile dialog reports after an action.
+#[derive(Debug, Clone, PartialEq)]
+enum ProfileNews {
+    CodeSent,
+    Updated,
+    AddressConfirmed,
+}
+
 #[component]
 pub fn ProfileDialog() -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    let i18n = use_i18n();
     let session = use_session();
     let username = RwSignal::new(store.me.get_untracked());
     let email = RwSignal::new(String::new());
@@ -105,7 +122,7 @@ pub fn ProfileDialog() -> impl IntoView {
     let awaiting_code = RwSignal::new(false);
     let current = RwSignal::new(String::new());
     let new_password = RwSignal::new(String::new());
-    let message = RwSignal::new(None::<Result<String, String>>);
+    let message = RwSignal::new(None::<Result<ProfileNews, ApiError>>);
 
     let save_profile = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -125,12 +142,12 @@ pub fn ProfileDialog() -> impl IntoView {
                     }
                     awaiting_code.set(reply.verification_sent == Some(true));
                     message.set(Some(Ok(if reply.verification_sent == Some(true) {
-                        "Check the new address for a 6-digit code.".into()
+                        ProfileNews::CodeSent
                     } else {
-                        "Profile updated.".into()
+                        ProfileNews::Updated
                     })));
                 }
-                Err(e) => message.set(Some(Err(e.message))),
+                Err(e) => message.set(Some(Err(e))),
             }
         });
     };
@@ -140,9 +157,9 @@ pub fn ProfileDialog() -> impl IntoView {
             match verify_email(store.me.get_untracked(), code.get_untracked().trim().to_string()).await {
                 Ok(_) => {
                     awaiting_code.set(false);
-                    message.set(Some(Ok("Your new address is confirmed.".into())));
+                    message.set(Some(Ok(ProfileNews::AddressConfirmed)));
                 }
-                Err(e) => message.set(Some(Err(e.message))),
+                Err(e) => message.set(Some(Err(e.into()))),
             }
         });
     };
@@ -164,43 +181,54 @@ pub fn ProfileDialog() -> impl IntoView {
             match session.call(move |token| change_password(token, old.clone(), new.clone())).await {
                 // Every session ended with the change, this one too.
                 Ok(_) => session.set(None),
-                Err(e) => message.set(Some(Err(e.message))),
+                Err(e) => message.set(Some(Err(e))),
             }
         });
     };
     view! {
-        <Dialog title="Your profile">
+        <Dialog title=text!(i18n, chat.your_profile)>
             {move || message.get().map(|m| match m {
-                Ok(text) => view! { <p class="notice success" role="status">{text}</p> }.into_any(),
-                Err(text) => view! { <p class="notice error" role="alert">{text}</p> }.into_any(),
+                Ok(news) => {
+                    let text = match news {
+                        ProfileNews::CodeSent => tr!(i18n, chat.check_new_address),
+                        ProfileNews::Updated => tr!(i18n, chat.profile_updated),
+                        ProfileNews::AddressConfirmed => tr!(i18n, chat.address_confirmed),
+                    };
+                    view! { <p class="notice success" role="status">{text}</p> }.into_any()
+                }
+                Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
             })}
+            <div class="stack">
+                <LanguagePicker/>
+            </div>
+            <hr/>
             <form class="stack" on:submit=save_profile>
-                <label for="profile-name">"Username"</label>
+                <label for="profile-name">{text!(i18n, auth.username)}</label>
                 <input id="profile-name" prop:value=move || username.get() on:input=move |ev| username.set(event_target_value(&ev))/>
-                <label for="profile-email">"New email address (optional)"</label>
+                <label for="profile-email">{text!(i18n, chat.new_email_optional)}</label>
                 <input id="profile-email" type="email" prop:value=move || email.get() on:input=move |ev| email.set(event_target_value(&ev))/>
-                <button type="submit" class="small">"Save"</button>
+                <button type="submit" class="small">{text!(i18n, chat.save)}</button>
             </form>
             <Show when=move || awaiting_code.get()>
                 <form class="stack" on:submit=confirm_email>
-                    <label for="profile-code">"6-digit code"</label>
+                    <label for="profile-code">{text!(i18n, auth.code)}</label>
                     <input id="profile-code" autocomplete="one-time-code" prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
-                    <button type="submit" class="small">"Confirm address"</button>
+                    <button type="submit" class="small">{text!(i18n, chat.confirm_address)}</button>
                 </form>
             </Show>
             <hr/>
             <form class="stack" on:submit=save_password>
-                <label for="profile-current">"Current password"</label>
+                <label for="profile-current">{text!(i18n, chat.current_password)}</label>
                 <input id="profile-current" type="password" autocomplete="current-password" prop:value=move || current.get() on:input=move |ev| current.set(event_target_value(&ev))/>
-                <label for="profile-new">"New password"</label>
+                <label for="profile-new">{text!(i18n, auth.new_password)}</label>
                 <input id="profile-new" type="password" autocomplete="new-password" prop:value=move || new_password.get() on:input=move |ev| new_password.set(event_target_value(&ev))/>
-                <p class="hint">"Changing it signs you out everywhere."</p>
-                <button type="submit" class="small">"Change password"</button>
+                <p class="hint">{text!(i18n, chat.password_change_signs_out)}</p>
+                <button type="submit" class="small">{text!(i18n, chat.change_password)}</button>
             </form>
             <hr/>
             <div class="row">
-                <button type="button" on:click=move |_| sign_out_with(false)>"Sign out"</button>
-                <button type="button" on:click=move |_| sign_out_with(true)>"Sign out everywhere"</button>
+                <button type="button" on:click=move |_| sign_out_with(false)>{text!(i18n, chat.sign_out)}</button>
+                <button type="button" on:click=move |_| sign_out_with(true)>{text!(i18n, chat.sign_out_everywhere)}</button>
             </div>
         </Dialog>
     }

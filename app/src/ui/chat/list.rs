@@ -5,18 +5,26 @@ use leptos::prelude::*;
 
 use super::Overlay;
 use crate::api::chats::ChatListItem;
+use crate::i18n::t;
+use crate::locale::use_i18n;
+use crate::text;
+use crate::tr;
+use crate::ui::browser;
 use crate::ui::store::ChatStore;
 
 #[component]
 pub fn ChatList() -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let overlay = expect_context::<RwSignal<Overlay>>();
+    let i18n = use_i18n();
     let search = RwSignal::new(String::new());
     let show_archived = RwSignal::new(false);
     let visible = move || {
-        let needle = search.get().to_lowercase();
+        let needle = browser::lowercase(&search.get());
         let list = if show_archived.get() { store.archived.get() } else { store.chats.get() };
-        list.into_iter().filter(|c| needle.is_empty() || c.name.to_lowercase().contains(&needle)).collect::<Vec<_>>()
+        list.into_iter()
+            .filter(|c| needle.is_empty() || browser::lowercase(&c.name).contains(&needle))
+            .collect::<Vec<_>>()
     };
     // Arrow keys move between chats.
     let move_focus = move |ev: leptos::ev::KeyboardEvent| {
@@ -29,34 +37,34 @@ pub fn ChatList() -> impl IntoView {
         focus_sibling_link(step);
     };
     view! {
-        <aside class="sidebar" aria-label="Chats">
+        <aside class="sidebar" aria-label=text!(i18n, chat.chats)>
             <header class="sidebar-head">
-                <button type="button" class="me" on:click=move |_| overlay.set(Overlay::Profile) aria-label="Your profile">
+                <button type="button" class="me" on:click=move |_| overlay.set(Overlay::Profile) aria-label=text!(i18n, chat.your_profile)>
                     <span class="avatar" aria-hidden="true">{move || initial(&store.me.get())}</span>
-                    <span>{move || store.me.get()}</span>
+                    <bdi>{move || store.me.get()}</bdi>
                 </button>
                 <button type="button" class="primary small" on:click=move |_| overlay.set(Overlay::NewChat)>
-                    "New chat"
+                    {text!(i18n, chat.new_chat)}
                 </button>
             </header>
-            <label class="visually-hidden" for="chat-search">"Search chats"</label>
+            <label class="visually-hidden" for="chat-search">{text!(i18n, chat.search_chats)}</label>
             <input
                 id="chat-search"
                 class="search"
                 type="search"
-                placeholder="Search chats"
+                placeholder=text!(i18n, chat.search_chats)
                 prop:value=move || search.get()
                 on:input=move |ev| search.set(event_target_value(&ev))
             />
-            <div class="tabs" role="group" aria-label="Which chats">
+            <div class="tabs" role="group" aria-label=text!(i18n, chat.which_chats)>
                 <button type="button" aria-pressed=move || (!show_archived.get()).to_string() on:click=move |_| show_archived.set(false)>
-                    "Chats"
+                    {text!(i18n, chat.chats)}
                 </button>
                 <button type="button" aria-pressed=move || show_archived.get().to_string() on:click=move |_| show_archived.set(true)>
-                    "Archived"
+                    {text!(i18n, chat.archived)}
                 </button>
             </div>
-            <nav class="chat-list" aria-label="Chat list" on:keydown=move_focus>
+            <nav class="chat-list" aria-label=text!(i18n, chat.chat_list) on:keydown=move_focus>
                 <Show
                     when=move || !visible().is_empty()
                     fallback=move || {
@@ -64,11 +72,11 @@ pub fn ChatList() -> impl IntoView {
                             <p class="empty">
                                 {move || {
                                     if show_archived.get() {
-                                        "Nothing archived."
+                                        tr!(i18n, chat.nothing_archived)
                                     } else if search.get().is_empty() {
-                                        "No chats yet: start one with “New chat”."
+                                        tr!(i18n, chat.no_chats_yet)
                                     } else {
-                                        "No chat matches."
+                                        tr!(i18n, chat.no_chat_matches)
                                     }
                                 }}
                             </p>
@@ -89,6 +97,7 @@ pub fn ChatList() -> impl IntoView {
 #[component]
 fn ChatRow(chat: ChatListItem) -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    let i18n = use_i18n();
     let id = chat.chat_id;
     let name = chat.name.clone();
     let private = chat.kind == "private";
@@ -96,16 +105,30 @@ fn ChatRow(chat: ChatListItem) -> impl IntoView {
         let name = name.clone();
         move || private && store.online.with(|o| o.contains(&name))
     };
-    let preview = chat.last_message.as_ref().map(|m| {
-        let who = if m.username == store.me.get_untracked() { "You".to_string() } else { m.username.clone() };
-        if m.deleted_at.is_some() {
-            format!("{who}: message deleted")
-        } else {
-            format!("{who}: {}", m.message)
+    let last = chat.last_message.clone();
+    let preview = move || match &last {
+        None => text!(i18n, chat.no_messages_yet).into_any(),
+        Some(m) => {
+            let who = if m.username == store.me.get_untracked() { tr!(i18n, chat.you) } else { m.username.clone() };
+            if m.deleted_at.is_some() {
+                t!(i18n, chat.preview_deleted, who, <person> = <bdi/>).into_any()
+            } else {
+                let text = m.message.clone();
+                t!(i18n, chat.preview, who, text, <person> = <bdi/>, <body> = <bdi/>).into_any()
+            }
         }
-    });
+    };
     let unread = chat.unread;
-    let label = format!("{name}{}", if unread > 0 { format!(", {unread} unread") } else { String::new() });
+    let label = {
+        let name = name.clone();
+        move || {
+            if unread > 0 {
+                tr!(i18n, chat.row_label_unread, name = name.clone(), count = unread)
+            } else {
+                name.clone()
+            }
+        }
+    };
     view! {
         <li>
             <a
@@ -119,8 +142,8 @@ fn ChatRow(chat: ChatListItem) -> impl IntoView {
                     <span class="presence" class:online=online></span>
                 </span>
                 <span class="chat-row-text">
-                    <span class="chat-name">{name.clone()}</span>
-                    <span class="preview">{preview.unwrap_or_else(|| "No messages yet".into())}</span>
+                    <bdi class="chat-name">{name.clone()}</bdi>
+                    <span class="preview">{preview}</span>
                 </span>
                 <Show when=move || { unread > 0 }>
                     <span class="badge" aria-hidden="true">{unread}</span>
@@ -131,7 +154,7 @@ fn ChatRow(chat: ChatListItem) -> impl IntoView {
 }
 
 pub fn initial(name: &str) -> String {
-    name.chars().next().map(|c| c.to_uppercase().collect()).unwrap_or_default()
+    name.chars().next().map(|c| browser::uppercase(&c.to_string())).unwrap_or_default()
 }
 
 fn focus_sibling_link(step: i32) {

@@ -13,10 +13,14 @@ use leptos::task::spawn_local;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
+use super::error_text::error_text;
 use super::live::{self, LiveLink};
 use super::session::use_session;
-use super::store::{ChatStore, Connection};
+use super::store::{ChatStore, Connection, Notice};
 use crate::api::chats::{fetch_archived, fetch_chats};
+use crate::locale::use_i18n;
+use crate::text;
+use crate::tr;
 
 /// Which panel or dialog is open besides the conversation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,12 +34,24 @@ pub enum Overlay {
 #[component]
 pub fn ChatPage() -> impl IntoView {
     let session = use_session();
+    let i18n = use_i18n();
     let store = ChatStore::new();
-    store.me.set(session.username().unwrap_or_default());
+    // The session lives in the browser, so the server renders no name: it is set once the page is
+    // live, so the server's page and the browser's first render agree (hydration keeps the text
+    // it finds).
+    Effect::new(move |_| store.me.set(session.username().unwrap_or_default()));
+    // The language saved on the account wins over this browser's, once the page is live.
+    let mut follow_language = Some(super::language::follow_saved_language());
+    Effect::new(move |_| {
+        if let Some(follow) = follow_language.take() {
+            spawn_local(follow);
+        }
+    });
     let link = live::connect(store, session);
     on_cleanup(move || link.close());
     provide_context(store);
     provide_context(link);
+    conversation::Drafts::provide();
     let overlay = RwSignal::new(Overlay::None);
     provide_context(overlay);
 
@@ -77,10 +93,10 @@ pub fn ChatPage() -> impl IntoView {
         }
     };
     view! {
-        <Title text="Chats · Hearth"/>
+        <Title text=text!(i18n, chat.page_title)/>
         <div class="app" data-pane=pane on:keydown=close_on_escape>
             <ConnectionBar/>
-            <Notice/>
+            <NoticeToast/>
             <div class="incoming-calls">
                 <call::IncomingCalls/>
             </div>
@@ -115,31 +131,213 @@ pub async fn load_chat_lists(store: ChatStore, link: LiveLink) {
 #[component]
 fn ConnectionBar() -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    let i18n = use_i18n();
     view! {
         <Show when=move || store.connection.get() == Connection::Reconnecting>
-            <div class="connection-bar" role="status">"Reconnecting…"</div>
+            <div class="connection-bar" role="status">{text!(i18n, chat.reconnecting)}</div>
         </Show>
     }
 }
 
 #[component]
-fn Notice() -> impl IntoView {
+fn NoticeToast() -> impl IntoView {
     let store = expect_context::<ChatStore>();
+    let i18n = use_i18n();
     view! {
         {move || {
             store
                 .notice
                 .get()
-                .map(|message| {
+                .map(|notice| {
                     view! {
                         <div class="toast" role="alert">
-                            <span>{message}</span>
+                            <span>{notice_text(&notice)}</span>
                             <button type="button" class="link" on:click=move |_| store.notice.set(None)>
-                                "Dismiss"
+                                {text!(i18n, chat.dismiss)}
                             </button>
                         </div>
                     }
                 })
         }}
+    }
+}
+
+/// What a notice says, in the page's language.
+fn notice_text(notice: &Notice) -> String {
+    let i18n = use_i18n();
+    match notice {
+        Notice::Failed(error) => error_text(error),
+        Notice::Refused(reason) => tr!(i18n, chat.server_refused, reason = reason.clone()),
+        Notice::CallRefused(code) => match code.as_str() {
+            "CALL_NOT_FOUND" => tr!(i18n, chat.call_not_found),
+            "CALL_NOT_ACTIVE" => tr!(i18n, chat.call_ended),
+            "CALL_IN_PROGRESS" => tr!(i18n, chat.call_already_on),
+            "ACCESS_DENIED" => tr!(i18n, errors.forbidden),
+            _ => tr!(i18n, errors.generic),
+        },
+        Notice::TooLong { max } => tr!(i18n, chat.too_long, max = *max),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::i18n::td_string;
+    use crate::locale::{ready, Locale};
+
+    const COUNTS: [u32; 6] = [0, 1, 2, 5, 11, 100];
+
+    /// Each language's form for 0, 1, 2, 5, 11 and 100 (Arabic has a different one for each).
+    fn check(key: &str, expected: [(Locale, [&str; 6]); 5], say: impl Fn(Locale, u32) -> String) {
+        for (locale, forms) in expected {
+            for (count, form) in COUNTS.iter().zip(forms) {
+                assert_eq!(say(locale, *count), form, "{key} in {locale:?} for {count}");
+            }
+        }
+    }
+
+    #[test]
+    fn member_counts_agree_with_the_number_in_every_language() {
+        check(
+            "member_count",
+            [
+                (Locale::en, ["0 members", "1 member", "2 members", "5 members", "11 members", "100 members"]),
+                (
+                    Locale::de,
+                    ["0 Mitglieder", "1 Mitglied", "2 Mitglieder", "5 Mitglieder", "11 Mitglieder", "100 Mitglieder"],
+                ),
+                (Locale::fr, ["0 membre", "1 membre", "2 membres", "5 membres", "11 membres", "100 membres"]),
+                (Locale::es, ["0 miembros", "1 miembro", "2 miembros", "5 miembros", "11 miembros", "100 miembros"]),
+                (Locale::ar, ["لا أعضاء", "عضو واحد", "عضوان", "5 أعضاء", "11 عضوًا", "100 عضو"]),
+            ],
+            |locale, count| ready(td_string!(locale, chat.member_count, count = count)),
+        );
+    }
+
+    #[test]
+    fn unread_labels_agree_with_the_number_in_every_language() {
+        check(
+            "row_label_unread",
+            [
+                (
+                    Locale::en,
+                    ["a, 0 unread", "a, 1 unread", "a, 2 unread", "a, 5 unread", "a, 11 unread", "a, 100 unread"],
+                ),
+                (
+                    Locale::de,
+                    [
+                        "a, 0 ungelesene Nachrichten",
+                        "a, 1 ungelesene Nachricht",
+                        "a, 2 ungelesene Nachrichten",
+                        "a, 5 ungelesene Nachrichten",
+                        "a, 11 ungelesene Nachrichten",
+                        "a, 100 ungelesene Nachrichten",
+                    ],
+                ),
+                (
+                    Locale::fr,
+                    [
+                        "a, 0 message non lu",
+                        "a, 1 message non lu",
+                        "a, 2 messages non lus",
+                        "a, 5 messages non lus",
+                        "a, 11 messages non lus",
+                        "a, 100 messages non lus",
+                    ],
+                ),
+                (
+                    Locale::es,
+                    [
+                        "a, 0 mensajes sin leer",
+                        "a, 1 mensaje sin leer",
+                        "a, 2 mensajes sin leer",
+                        "a, 5 mensajes sin leer",
+                        "a, 11 mensajes sin leer",
+                        "a, 100 mensajes sin leer",
+                    ],
+                ),
+                (
+                    Locale::ar,
+                    [
+                        "a، لا رسائل غير مقروءة",
+                        "a، رسالة واحدة غير مقروءة",
+                        "a، رسالتان غير مقروءتين",
+                        "a، 5 رسائل غير مقروءة",
+                        "a، 11 رسالة غير مقروءة",
+                        "a، 100 رسالة غير مقروءة",
+                    ],
+                ),
+            ],
+            |locale, count| ready(td_string!(locale, chat.row_label_unread, name = "a", count = count)),
+        );
+    }
+
+    #[test]
+    fn new_message_pills_agree_with_the_number_in_every_language() {
+        check(
+            "new_messages_below",
+            [
+                (
+                    Locale::en,
+                    [
+                        "0 new messages ↓",
+                        "1 new message ↓",
+                        "2 new messages ↓",
+                        "5 new messages ↓",
+                        "11 new messages ↓",
+                        "100 new messages ↓",
+                    ],
+                ),
+                (
+                    Locale::de,
+                    [
+                        "0 neue Nachrichten ↓",
+                        "1 neue Nachricht ↓",
+                        "2 neue Nachrichten ↓",
+                        "5 neue Nachrichten ↓",
+                        "11 neue Nachrichten ↓",
+                        "100 neue Nachrichten ↓",
+                    ],
+                ),
+                (
+                    Locale::fr,
+                    [
+                        "0 nouveau message ↓",
+                        "1 nouveau message ↓",
+                        "2 nouveaux messages ↓",
+                        "5 nouveaux messages ↓",
+                        "11 nouveaux messages ↓",
+                        "100 nouveaux messages ↓",
+                    ],
+                ),
+                (
+                    Locale::es,
+                    [
+                        "0 mensajes nuevos ↓",
+                        "1 mensaje nuevo ↓",
+                        "2 mensajes nuevos ↓",
+                        "5 mensajes nuevos ↓",
+                        "11 mensajes nuevos ↓",
+                        "100 mensajes nuevos ↓",
+                    ],
+                ),
+                (
+                    Locale::ar,
+                    [
+                        "لا رسائل جديدة ↓",
+                        "رسالة جديدة واحدة ↓",
+                        "رسالتان جديدتان ↓",
+                        "5 رسائل جديدة ↓",
+                        "11 رسالة جديدة ↓",
+                        "100 رسالة جديدة ↓",
+                    ],
+                ),
+            ],
+            |locale, count| ready(td_string!(locale, chat.new_messages_below, count = count)),
+        );
+    }
+
+    #[test]
+    fn french_uses_de_for_a_million() {
+        assert_eq!(ready(td_string!(Locale::fr, chat.member_count, count = 1_000_000u32)), "1000000 de membres");
     }
 }
