@@ -107,18 +107,25 @@ pub enum RouteMatch {
 }
 
 impl ApiRoutes {
-    /// Every registered server function's path and method, plus the axum routes in `patterns`.
-    pub fn new(patterns: &[(&str, &[Method])]) -> Self {
+    /// Every registered server function's path and method, plus `routes` (the documented axum
+    /// routes, whose paths may hold `{parameters}`).
+    pub fn new(routes: impl IntoIterator<Item = (Method, String)>) -> Self {
         let mut exact: HashMap<String, Vec<Method>> = HashMap::new();
         for (path, method) in leptos::server_fn::axum::server_fn_paths() {
             exact.entry(path.to_string()).or_default().push(method);
         }
-        let patterns = patterns
-            .iter()
-            .map(|(pattern, methods)| {
-                (pattern.trim_matches('/').split('/').map(str::to_string).collect(), methods.to_vec())
-            })
-            .collect();
+        let mut patterns: Vec<(Vec<String>, Vec<Method>)> = Vec::new();
+        for (method, path) in routes {
+            if !path.contains('{') {
+                exact.entry(path).or_default().push(method);
+                continue;
+            }
+            let pattern: Vec<String> = path.trim_matches('/').split('/').map(str::to_string).collect();
+            match patterns.iter_mut().find(|(known, _)| *known == pattern) {
+                Some((_, methods)) => methods.push(method),
+                None => patterns.push((pattern, vec![method])),
+            }
+        }
         ApiRoutes { exact, patterns }
     }
 

@@ -13,6 +13,7 @@ pub mod files;
 pub mod integrations;
 pub mod live;
 pub mod logos;
+pub mod messages;
 pub mod observe;
 pub mod openapi;
 pub mod probes;

@@ -7,7 +7,9 @@
 
 use std::sync::OnceLock;
 
-use app::api::{app_config, audit, calls, chatcli, chats, files, health, nchat, profile, search, tools, webhooks, ws};
+use app::api::{
+    app_config, audit, calls, chatcli, chats, files, health, messages, nchat, profile, search, tools, webhooks, ws,
+};
 use axum::response::{IntoResponse, Response};
 use http::header::CONTENT_TYPE;
 use http::Method;
@@ -185,6 +187,7 @@ pub fn routes() -> Vec<Route> {
     const UPLOADS: &str = "Uploads";
     const SEARCH: &str = "Search";
     const WEBHOOKS: &str = "Webhooks";
+    const MESSAGES: &str = "nchat messages";
     vec![
         call::<chatcli::VerifyConnection>(ACCOUNTS, "Check the server is reachable", Open),
         call::<chatcli::VerifyConnectionGet>(ACCOUNTS, "Check the server is reachable", Open),
@@ -213,6 +216,8 @@ pub fn routes() -> Vec<Route> {
         call::<chats::GetMembers>(CHATS, "A chat's members", Token),
         call::<chats::Messages>(CHATS, "A page of a chat's messages, oldest first", Token),
         call::<chats::PostMessage>(CHATS, "Post a message", Token).created(),
+        call::<chats::AddReaction>(CHATS, "React to a message with an emoji", Token),
+        call::<chats::RemoveReaction>(CHATS, "Take a reaction back", Token),
         call::<chats::MarkRead>(CHATS, "Mark a chat read up to a message", Token),
         call::<chats::ArchiveChat>(CHATS, "Archive a chat", Token),
         call::<chats::UnarchiveChat>(CHATS, "Un-archive a chat", Token),
@@ -290,6 +295,25 @@ pub fn routes() -> Vec<Route> {
         call::<webhooks::CreateWebhook>(WEBHOOKS, "Create a webhook for a chat", Bearer).created(),
         call::<webhooks::ListWebhooks>(WEBHOOKS, "A chat's webhooks", Bearer),
         call::<webhooks::RevokeWebhook>(WEBHOOKS, "Revoke a webhook", Bearer),
+        axum_route(Method::GET, "/api/messages/{id}/reactions", MESSAGES, "A message's reactions", Bearer)
+            .replies::<nchat::Success<messages::MessageReactions>>(),
+        axum_route(Method::POST, "/api/messages/{id}/reactions", MESSAGES, "React to a message", Bearer)
+            .fields::<messages::ReactionInput>()
+            .replies::<nchat::Success<messages::ReactionAdded>>()
+            .created(),
+        axum_route(
+            Method::DELETE,
+            "/api/messages/{id}/reactions",
+            MESSAGES,
+            "Take a reaction back (emoji as ?emoji= or in the body)",
+            Bearer,
+        )
+        .fields::<messages::ReactionInput>()
+        .json_body()
+        .replies::<nchat::Success<messages::ReactionRemoved>>(),
+        axum_route(Method::PATCH, "/api/messages/{id}/reactions", MESSAGES, "Toggle a reaction", Bearer)
+            .fields::<messages::ReactionInput>()
+            .replies::<nchat::Success<messages::ReactionToggled>>(),
         axum_route(Method::DELETE, "/api/webhooks/{id}", WEBHOOKS, "Delete a webhook", Bearer)
             .replies::<nchat::Success<webhooks::RevokedWebhook>>(),
         axum_route(Method::GET, "/api/webhook/{id}", WEBHOOKS, "A webhook's info (token as ?token=)", Open)

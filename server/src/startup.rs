@@ -93,7 +93,6 @@ pub async fn build_state(config: &ServeArgs, public_url: String) -> anyhow::Resu
 }
 
 pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
-    use http::Method;
     let observed = Observed { metrics: Arc::default(), app: state.clone(), hub: hub.clone() };
     let limits = ApiLimits { app: state.clone(), config: Arc::new(config.api_limits()) };
     let live = Live { app: state.clone(), hub, config: Arc::new(config.live_config()) };
@@ -126,18 +125,8 @@ pub fn router(state: AppState, hub: Arc<Hub>, config: &ServeArgs) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             EnvelopeConfig {
                 body_limit_bytes: config.body_limit_bytes,
-                // Axum routes under the REST prefixes that are not server functions go here.
-                api_routes: Arc::new(ApiRoutes::new(&[
-                    ("/api/ready", &[Method::GET, Method::HEAD]),
-                    ("/api/metrics", &[Method::GET]),
-                    ("/api/audit/export", &[Method::GET, Method::POST]),
-                    ("/api/upload/{fileId}", &[Method::PUT]),
-                    ("/api/files/{fileId}", &[Method::GET]),
-                    ("/api/webhook/{id}", &[Method::GET, Method::POST]),
-                    ("/api/webhook/{id}/{token}", &[Method::GET, Method::POST]),
-                    ("/api/webhooks/{id}", &[Method::DELETE]),
-                    (crate::logos::ROUTE, &[Method::GET]),
-                ])),
+                // The documented routes: the one registry also says which paths exist.
+                api_routes: Arc::new(ApiRoutes::new(crate::openapi::routes().into_iter().map(|r| (r.method, r.path)))),
             },
             envelope,
         ))
@@ -174,6 +163,13 @@ fn upload_and_webhook_routes(state: AppState) -> Router<LeptosOptions> {
         .route("/api/webhook/{id}", get(crate::webhooks::info_query).post(crate::webhooks::post_query))
         .route("/api/webhook/{id}/{token}", get(crate::webhooks::info_path).post(crate::webhooks::post_path))
         .route("/api/webhooks/{id}", delete(crate::webhooks::delete))
+        .route(
+            "/api/messages/{id}/reactions",
+            get(crate::messages::list_reactions)
+                .post(crate::messages::add_reaction)
+                .delete(crate::messages::remove_reaction)
+                .patch(crate::messages::toggle_reaction),
+        )
         .with_state(state)
 }
 

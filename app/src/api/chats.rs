@@ -10,9 +10,9 @@ use super::error::ChatCliError;
 use super::ids::Id;
 #[cfg(feature = "ssr")]
 use super::request::{caller, set_status, state};
-use super::ws::ChatMessage;
+use super::ws::{ChatMessage, Reaction};
 #[cfg(feature = "ssr")]
-use crate::domain::chats;
+use crate::domain::{chats, reactions};
 
 /// The longest message any surface takes, in characters: the server's rule (`domain::chats`)
 /// and the browser's check before sending share it.
@@ -68,6 +68,17 @@ pub struct PostedReply {
     #[serde(rename = "chatID")]
     pub chat_id: i64,
     pub timestamp: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReactionsReply {
+    #[serde(rename = "chatID")]
+    pub chat_id: i64,
+    #[serde(rename = "messageID")]
+    pub message_id: i64,
+    /// The message's reactions after the change.
+    pub reactions: Vec<Reaction>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -188,17 +199,20 @@ pub async fn messages(
     Ok(MessagesReply { messages: messages.into_iter().map(ChatMessage::from).collect() })
 }
 
-/// Posts a message, as `post_msg` does on the WebSocket; `nonce` makes retries safe.
+/// Posts a message, as `post_msg` does on the WebSocket; `nonce` makes retries safe, `reply_to`
+/// names the message of this chat that it answers.
 #[server(prefix = "/chat", endpoint = "post-message", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
 pub async fn post_message(
     #[server(rename = "session_token")] _session_token: Option<String>,
     #[server(rename = "chatID")] chat_id: Id,
     text: String,
     nonce: Option<String>,
+    reply_to: Option<Id>,
 ) -> Result<PostedReply, ChatCliError> {
     let state = state()?;
     let caller = caller(&state).await?;
-    let new = chats::NewMessage::text(chat_id.0, chats::Author::Member(&caller), &text, nonce.as_deref());
+    let new = chats::NewMessage::text(chat_id.0, chats::Author::Member(&caller), &text, nonce.as_deref())
+        .replying_to(reply_to.map(i64::from));
     let posted = chats::post(&state, new).await?;
     set_status(if posted.is_new { http::StatusCode::CREATED } else { http::StatusCode::OK });
     let message = ChatMessage::from(posted.message);
@@ -238,4 +252,35 @@ pub async fn unarchive_chat(
     let caller = caller(&state).await?;
     chats::set_archived(&state, &caller, chat_id.0, false).await?;
     Ok(StatusReply { message: "Chat unarchived".into() })
+}
+
+#[cfg(feature = "ssr")]
+async fn react(chat_id: Id, message_id: Id, emoji: &str, on: bool) -> Result<ReactionsReply, ChatCliError> {
+    let state = state()?;
+    let caller = caller(&state).await?;
+    let reactions = reactions::set_reaction(&state, &caller, chat_id.0, message_id.0, emoji, on).await?;
+    Ok(ReactionsReply { chat_id: chat_id.0, message_id: message_id.0, reactions: reactions::summary(&reactions) })
+}
+
+/// Adds the caller's reaction (an emoji, or a `:shortcode:`), as `add_reaction` does on the
+/// WebSocket; adding it again changes nothing.
+#[server(prefix = "/chat", endpoint = "add-reaction", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn add_reaction(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    #[server(rename = "messageID")] message_id: Id,
+    emoji: String,
+) -> Result<ReactionsReply, ChatCliError> {
+    react(chat_id, message_id, &emoji, true).await
+}
+
+/// Takes the caller's reaction back, as `remove_reaction` does on the WebSocket.
+#[server(prefix = "/chat", endpoint = "remove-reaction", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn remove_reaction(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    #[server(rename = "messageID")] message_id: Id,
+    emoji: String,
+) -> Result<ReactionsReply, ChatCliError> {
+    react(chat_id, message_id, &emoji, false).await
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod files;
 pub mod health;
 pub mod ids;
+pub mod messages;
 pub mod nchat;
 pub mod profile;
 #[cfg(feature = "ssr")]

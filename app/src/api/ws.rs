@@ -26,6 +26,84 @@ pub struct ChatMessage {
     /// Hearth's addition: files attached with `/api/upload/complete`; absent when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<super::files::FileAttachment>,
+    /// Hearth's addition: the message this one answers; absent when none. On the WebSocket only
+    /// for clients that declared the `replies` capability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyPreview>,
+    /// Hearth's addition: reactions, in the order each emoji was first used; absent when none.
+    /// On the WebSocket only for clients that declared the `reactions` capability.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+}
+
+impl ChatMessage {
+    /// The message as ChatCLI's own clients know it: without what only capable clients read.
+    pub fn for_capabilities(mut self, capabilities: Capabilities) -> ChatMessage {
+        if !capabilities.replies {
+            self.reply_to = None;
+        }
+        if !capabilities.reactions {
+            self.reactions = Vec::new();
+        }
+        self
+    }
+}
+
+/// The quoted preview of the message a reply answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReplyPreview {
+    #[serde(rename = "messageID")]
+    pub message_id: i64,
+    pub username: String,
+    /// The start of its text (at most `REPLY_PREVIEW_CHARS` characters); empty once deleted.
+    pub message: String,
+    /// True once the answered message was deleted.
+    #[serde(default)]
+    pub deleted: bool,
+}
+
+/// How much of the answered message a reply quotes.
+pub const REPLY_PREVIEW_CHARS: usize = 140;
+
+/// One emoji on a message: how many people chose it, and who (in the order they did).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: i64,
+    pub users: Vec<String>,
+}
+
+/// What a client declared it understands in its `auth` frame (`capabilities`). ChatCLI's own
+/// clients declare nothing and get exactly ChatCLI's frames.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `reply_to` on messages.
+    pub replies: bool,
+    /// `reactions` on messages, and `reaction_changed` frames.
+    pub reactions: bool,
+}
+
+impl Capabilities {
+    /// Every capability this server has, as clients name them.
+    pub const KNOWN: &'static [&'static str] = &["replies", "reactions"];
+
+    /// Reads a client's list; names this server does not know are left out.
+    pub fn from_names(names: &[String]) -> Capabilities {
+        let has = |name: &str| names.iter().any(|n| n == name);
+        Capabilities { replies: has("replies"), reactions: has("reactions") }
+    }
+
+    pub fn all() -> Capabilities {
+        Capabilities { replies: true, reactions: true }
+    }
+
+    /// The names of what is on, for `auth_ack`.
+    pub fn names(self) -> Vec<String> {
+        let on = [self.replies, self.reactions];
+        Capabilities::KNOWN.iter().zip(on).filter(|(_, on)| *on).map(|(name, _)| name.to_string()).collect()
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -42,6 +120,8 @@ impl From<crate::domain::chats::Message> for ChatMessage {
             edited_at: m.edited_at.map(rfc3339),
             deleted_at: m.deleted_at.map(rfc3339),
             attachments: m.attachments.into_iter().map(super::files::FileAttachment::from).collect(),
+            reply_to: m.parent,
+            reactions: m.reactions,
         }
     }
 }
@@ -53,6 +133,10 @@ impl From<crate::domain::chats::Message> for ChatMessage {
 pub enum ClientFrame {
     Auth {
         token: String,
+        /// Hearth's addition: the frames and fields beyond ChatCLI's that the client understands
+        /// (`Capabilities::KNOWN`); unknown names are ignored.
+        #[serde(default)]
+        capabilities: Vec<String>,
     },
     JoinIdle,
     JoinChat {
@@ -73,6 +157,9 @@ pub enum ClientFrame {
         /// The client's idempotency key: answered by `ack`, never stored twice.
         #[serde(default)]
         nonce: Option<String>,
+        /// Hearth's addition: the id of the message of this chat that this one answers.
+        #[serde(default)]
+        reply_to: Option<Id>,
     },
     EditMsg {
         #[serde(rename = "chatID")]
@@ -86,6 +173,22 @@ pub enum ClientFrame {
         chat_id: Id,
         #[serde(rename = "messageID")]
         message_id: Id,
+    },
+    /// Hearth's addition: adds the caller's reaction (an emoji, or a `:shortcode:`).
+    AddReaction {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+        #[serde(rename = "messageID")]
+        message_id: Id,
+        emoji: String,
+    },
+    /// Hearth's addition: takes the caller's reaction back.
+    RemoveReaction {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+        #[serde(rename = "messageID")]
+        message_id: Id,
+        emoji: String,
     },
     /// Sent per keystroke by ChatCLI's client: past the socket's budget it is dropped, not refused.
     Typing {
@@ -125,6 +228,8 @@ const CLIENT_FRAME_TYPES: &[&str] = &[
     "post_msg",
     "edit_msg",
     "delete_msg",
+    "add_reaction",
+    "remove_reaction",
     "typing",
     "chat_created",
     "call_invite",
@@ -158,6 +263,10 @@ impl ClientFrame {
 pub enum ServerFrame {
     AuthAck {
         status: String,
+        /// Hearth's addition: the capabilities the client declared that this server has; absent
+        /// when the client declared none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        capabilities: Vec<String>,
     },
     OnlineUsers {
         users: Vec<String>,
@@ -185,6 +294,18 @@ pub enum ServerFrame {
         #[serde(rename = "chatID")]
         chat_id: i64,
         creator: String,
+    },
+    /// Someone added or took back a reaction: the message's reactions as they now are. Only for
+    /// clients that declared the `reactions` capability.
+    ReactionChanged {
+        #[serde(rename = "chatID")]
+        chat_id: i64,
+        #[serde(rename = "messageID")]
+        message_id: i64,
+        username: String,
+        emoji: String,
+        added: bool,
+        reactions: Vec<Reaction>,
     },
     /// The `post_msg` with this nonce is stored as `messageID`.
     Ack {
@@ -215,11 +336,11 @@ mod tests {
     fn client_frames_read_the_reference_shapes() {
         assert_eq!(
             ClientFrame::parse(r#"{"type":"auth","token":"t"}"#).unwrap(),
-            ClientFrame::Auth { token: "t".into() }
+            ClientFrame::Auth { token: "t".into(), capabilities: Vec::new() }
         );
         assert_eq!(
             ClientFrame::parse(r#"{"type":"post_msg","chatID":3,"text":"hi"}"#).unwrap(),
-            ClientFrame::PostMsg { chat_id: Id(3), text: "hi".into(), nonce: None }
+            ClientFrame::PostMsg { chat_id: Id(3), text: "hi".into(), nonce: None, reply_to: None }
         );
         assert_eq!(ClientFrame::parse(r#"{"type":"join_idle"}"#).unwrap(), ClientFrame::JoinIdle);
     }
@@ -247,6 +368,8 @@ mod tests {
             edited_at: None,
             deleted_at: None,
             attachments: Vec::new(),
+            reply_to: None,
+            reactions: Vec::new(),
         };
         let json: Value = serde_json::from_str(&ServerFrame::NewMessage(message).to_json()).unwrap();
         assert_eq!(json["type"], "new_message");

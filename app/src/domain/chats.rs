@@ -9,6 +9,7 @@ use super::names::{username_key, Role};
 use super::sessions::Caller;
 use super::store::{now_ms, Backend};
 use super::{AppState, DomainError, DomainResult};
+use crate::api::ws::{Reaction, ReplyPreview, REPLY_PREVIEW_CHARS};
 
 pub use crate::api::chats::MESSAGE_MAX_CHARS;
 pub const GROUP_NAME_MAX_CHARS: usize = 50;
@@ -67,14 +68,76 @@ pub struct Message {
     pub created_at: i64,
     pub edited_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    /// The id of the message this one answers, if any.
+    pub reply_to: Option<i64>,
     /// Files attached by `/api/upload/complete`; none for most messages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[sqlx(skip)]
     pub attachments: Vec<Attachment>,
+    /// The quoted preview of `reply_to`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[sqlx(skip)]
+    pub parent: Option<ReplyPreview>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[sqlx(skip)]
+    pub reactions: Vec<Reaction>,
 }
 
-/// A `Message`'s columns (files are read apart, by `files::attach`).
-const MESSAGE_COLUMNS: &str = "m.id, m.chat_id, m.user_id, u.username, m.body, m.created_at, m.edited_at, m.deleted_at";
+/// A `Message`'s columns (files, parents and reactions are read apart, by `complete`).
+const MESSAGE_COLUMNS: &str =
+    "m.id, m.chat_id, m.user_id, u.username, m.body, m.created_at, m.edited_at, m.deleted_at, m.reply_to";
+
+/// Reads what a page of messages shows beside their own rows, one query for each kind whatever
+/// the page's length: attached files, the previews of the messages they answer, reactions.
+pub(crate) async fn complete(state: &AppState, messages: &mut [Message]) -> DomainResult<()> {
+    super::files::attach(state, messages).await?;
+    parents(state, messages).await?;
+    super::reactions::attach(state, messages).await
+}
+
+#[derive(sqlx::FromRow)]
+struct ParentRow {
+    id: i64,
+    username: String,
+    body: String,
+    deleted_at: Option<i64>,
+}
+
+/// Fills in `parent` for the messages that answer another one.
+async fn parents(state: &AppState, messages: &mut [Message]) -> DomainResult<()> {
+    let mut ids: Vec<i64> = messages.iter().filter_map(|m| m.reply_to).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT m.id, u.username, m.body, m.deleted_at FROM messages m JOIN users u ON u.id = m.user_id \
+         WHERE m.id IN ({})",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, ParentRow>(&sql);
+    for id in &ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(state.store.pool()).await?;
+    for message in messages.iter_mut() {
+        let Some(parent_id) = message.reply_to else { continue };
+        message.parent = rows.iter().find(|row| row.id == parent_id).map(preview);
+    }
+    Ok(())
+}
+
+fn preview(row: &ParentRow) -> ReplyPreview {
+    let deleted = row.deleted_at.is_some();
+    ReplyPreview {
+        message_id: row.id,
+        username: row.username.clone(),
+        message: if deleted { String::new() } else { row.body.chars().take(REPLY_PREVIEW_CHARS).collect() },
+        deleted,
+    }
+}
 
 fn chat_not_found() -> DomainError {
     DomainError::NotFound("Chat not found.".into())
@@ -461,7 +524,7 @@ pub async fn messages_between(
     if !forward {
         messages.reverse();
     }
-    super::files::attach(state, &mut messages).await?;
+    complete(state, &mut messages).await?;
     Ok(messages)
 }
 
@@ -482,8 +545,8 @@ async fn message_by_id(state: &AppState, message_id: i64) -> DomainResult<Option
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id WHERE m.id = $1");
     let found: Option<Message> = sqlx::query_as(&sql).bind(message_id).fetch_optional(state.store.pool()).await?;
     let mut found: Vec<Message> = found.into_iter().collect();
-    // Edits announce the whole message, files included.
-    super::files::attach(state, &mut found).await?;
+    // Edits announce the whole message, files and reactions included.
+    complete(state, &mut found).await?;
     Ok(found.pop())
 }
 
@@ -537,12 +600,19 @@ pub struct NewMessage<'a> {
     pub nonce: Option<&'a str>,
     /// Files the author uploaded, linked to the message in the transaction that stores it.
     pub attachments: Vec<Attachment>,
+    /// The message of the same chat that this one answers.
+    pub reply_to: Option<i64>,
 }
 
 impl<'a> NewMessage<'a> {
     /// A message of text alone.
     pub fn text(chat_id: i64, author: Author<'a>, body: &'a str, nonce: Option<&'a str>) -> NewMessage<'a> {
-        NewMessage { chat_id, author, body, nonce, attachments: Vec::new() }
+        NewMessage { chat_id, author, body, nonce, attachments: Vec::new(), reply_to: None }
+    }
+
+    /// The same message, answering `reply_to`.
+    pub fn replying_to(self, reply_to: Option<i64>) -> NewMessage<'a> {
+        NewMessage { reply_to, ..self }
     }
 }
 
@@ -554,8 +624,8 @@ pub struct Posted {
 
 /// Stores the message only if its author may post into the chat: a member, or the bot of one of
 /// the chat's live webhooks. `ON CONFLICT` leaves out a second post of the same nonce.
-const INSERT_MESSAGE: &str = "INSERT INTO messages (chat_id, user_id, body, created_at, nonce) \
-     SELECT $1, $2, $3, $4, $5 \
+const INSERT_MESSAGE: &str = "INSERT INTO messages (chat_id, user_id, body, created_at, nonce, reply_to) \
+     SELECT $1, $2, $3, $4, $5, $6 \
      WHERE EXISTS (SELECT 1 FROM chat_members WHERE chat_id = $1 AND user_id = $2) \
         OR EXISTS (SELECT 1 FROM webhooks WHERE chat_id = $1 AND bot_user_id = $2 AND revoked_at IS NULL) \
      ON CONFLICT DO NOTHING RETURNING id";
@@ -564,53 +634,59 @@ const INSERT_MESSAGE: &str = "INSERT INTO messages (chat_id, user_id, body, crea
 /// stored message again for a nonce already used, stores the message with its attachments, and
 /// announces it once, in id order with the chat's other messages (see `posting_turn`).
 pub async fn post(state: &AppState, new: NewMessage<'_>) -> DomainResult<Posted> {
-    let NewMessage { chat_id, author, body, nonce, attachments } = new;
+    let NewMessage { chat_id, author, body, nonce, attachments, reply_to } = new;
     if let Author::Member(caller) = author {
         ensure_can_write(caller)?;
     }
     let body = parse_text(body)?;
     let nonce = parse_nonce(nonce)?;
+    let parent = match reply_to {
+        Some(parent_id) => Some(answered_message(state, chat_id, author, parent_id).await?),
+        None => None,
+    };
     let turn = posting_turn(chat_id).await;
     if let Some(message) = posted_before(state, author, nonce).await? {
         return Ok(Posted { message, is_new: false });
     }
-    let now = now_ms();
-    let stored = store_message(state, chat_id, author, &body, now, nonce, &attachments).await?;
-    let Some(id) = stored else {
+    let mut message = Message {
+        id: 0,
+        chat_id,
+        user_id: author.user_id(),
+        username: author.username(),
+        body,
+        created_at: now_ms(),
+        edited_at: None,
+        deleted_at: None,
+        reply_to,
+        attachments,
+        parent: parent.as_ref().map(preview),
+        reactions: Vec::new(),
+    };
+    let Some(id) = store_message(state, &message, nonce).await? else {
         // Either a concurrent post with the same nonce won, or the author may not post here.
         return match posted_before(state, author, nonce).await? {
             Some(message) => Ok(Posted { message, is_new: false }),
             None => Err(author.refused()),
         };
     };
-    let message = Message {
-        id,
-        chat_id,
-        user_id: author.user_id(),
-        username: author.username(),
-        body,
-        created_at: now,
-        edited_at: None,
-        deleted_at: None,
-        attachments,
-    };
+    message.id = id;
     state.events.publish(Event::MessagePosted { message: message.clone() });
     drop(turn);
     Ok(Posted { message, is_new: true })
 }
 
 /// Inserts the message (and links its files), or None when the insert's own check refuses it.
-async fn store_message(
-    state: &AppState,
-    chat_id: i64,
-    author: Author<'_>,
-    body: &str,
-    now: i64,
-    nonce: Option<&str>,
-    attachments: &[Attachment],
-) -> DomainResult<Option<i64>> {
-    let insert =
-        || sqlx::query_scalar(INSERT_MESSAGE).bind(chat_id).bind(author.user_id()).bind(body).bind(now).bind(nonce);
+async fn store_message(state: &AppState, message: &Message, nonce: Option<&str>) -> DomainResult<Option<i64>> {
+    let insert = || {
+        sqlx::query_scalar(INSERT_MESSAGE)
+            .bind(message.chat_id)
+            .bind(message.user_id)
+            .bind(&message.body)
+            .bind(message.created_at)
+            .bind(nonce)
+            .bind(message.reply_to)
+    };
+    let (chat_id, attachments) = (message.chat_id, &message.attachments);
     let backend = state.store.backend();
     if backend == Backend::Sqlite && attachments.is_empty() {
         // SQLite has one writer at a time, so ids follow commit order already, and one statement
@@ -628,10 +704,47 @@ async fn store_message(
         return Ok(None);
     };
     for attachment in attachments {
-        super::files::link(&mut tx, &attachment.file_id, author.user_id(), id, chat_id).await?;
+        super::files::link(&mut tx, &attachment.file_id, message.user_id, id, chat_id).await?;
     }
     tx.commit().await?;
     Ok(Some(id))
+}
+
+/// The message a new one answers: one of the same chat, not deleted. Strangers to the chat are
+/// told it does not exist before anything is said of the message.
+async fn answered_message(
+    state: &AppState,
+    chat_id: i64,
+    author: Author<'_>,
+    parent_id: i64,
+) -> DomainResult<ParentRow> {
+    if let Author::Member(caller) = author {
+        membership(state, chat_id, caller.user_id).await?;
+    }
+    let found: Option<(i64, ParentRow)> = sqlx::query_as::<_, ParentInChat>(
+        "SELECT m.chat_id, m.id, u.username, m.body, m.deleted_at FROM messages m JOIN users u ON u.id = m.user_id \
+         WHERE m.id = $1",
+    )
+    .bind(parent_id)
+    .fetch_optional(state.store.pool())
+    .await?
+    .map(|row| (row.chat_id, row.parent));
+    match found {
+        Some((parent_chat, parent)) if parent_chat == chat_id => {
+            if parent.deleted_at.is_some() {
+                return Err(DomainError::invalid("reply_to", "You cannot reply to a deleted message."));
+            }
+            Ok(parent)
+        }
+        _ => Err(DomainError::invalid("reply_to", "You can only reply to a message of this chat.")),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ParentInChat {
+    chat_id: i64,
+    #[sqlx(flatten)]
+    parent: ParentRow,
 }
 
 /// A nonce trimmed, or none when blank.
@@ -662,7 +775,12 @@ async fn posting_turn(chat_id: i64) -> tokio::sync::MutexGuard<'static, ()> {
 }
 
 /// Finds a message the caller may change: in a chat they are in, not deleted.
-async fn changeable_message(state: &AppState, caller: &Caller, chat_id: i64, message_id: i64) -> DomainResult<Message> {
+pub(crate) async fn changeable_message(
+    state: &AppState,
+    caller: &Caller,
+    chat_id: i64,
+    message_id: i64,
+) -> DomainResult<Message> {
     membership(state, chat_id, caller.user_id).await?;
     match message_by_id(state, message_id).await? {
         Some(message) if message.chat_id == chat_id && message.deleted_at.is_none() => Ok(message),

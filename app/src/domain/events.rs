@@ -22,6 +22,15 @@ pub enum Event {
         message_id: i64,
         deleted_at: i64,
     },
+    /// Someone reacted or took a reaction back; `reactions` is the message's whole list now.
+    ReactionChanged {
+        chat_id: i64,
+        message_id: i64,
+        username: String,
+        emoji: String,
+        added: bool,
+        reactions: Vec<crate::api::ws::Reaction>,
+    },
     Typing {
         chat_id: i64,
         user_id: i64,

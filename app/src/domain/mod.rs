@@ -19,6 +19,7 @@ pub mod mail;
 pub mod names;
 pub mod passwords;
 pub mod rate_limit;
+pub mod reactions;
 pub mod search;
 pub mod sessions;
 pub mod settings;

@@ -235,3 +235,40 @@ pub fn confirm(question: &str) -> bool {
         false
     }
 }
+
+/// Moves the keyboard focus to the element with this id.
+pub fn focus(element_id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let element = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(element_id));
+        if let Some(element) = element.and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = element.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = element_id;
+}
+
+/// Scrolls the element with this id into view and marks it for a moment (`data-flash`), so the
+/// eye finds it; focus follows for keyboards and screen readers. Nothing happens when it is not
+/// on the page (a message older than the loaded history).
+pub fn reveal(element_id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(element) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id(element_id))
+        else {
+            return;
+        };
+        element.scroll_into_view_with_bool(false);
+        let _ = element.set_attribute("data-flash", "");
+        let _ = element.set_attribute("tabindex", "-1");
+        focus(element_id);
+        leptos::task::spawn_local(async move {
+            sleep_ms(1500).await;
+            let _ = element.remove_attribute("data-flash");
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = element_id;
+}

@@ -6,9 +6,9 @@ use futures::channel::mpsc::{unbounded, UnboundedSender};
 use leptos::prelude::*;
 
 use super::session::SessionStore;
-use super::store::ChatStore;
+use super::store::{ChatStore, PendingPost};
 use crate::api::ids::Id;
-use crate::api::ws::ClientFrame;
+use crate::api::ws::{ClientFrame, ReplyPreview};
 
 /// Where components send frames.
 #[derive(Clone, Copy)]
@@ -37,10 +37,13 @@ impl LiveLink {
         }
     }
 
-    pub fn post(&self, store: &ChatStore, chat_id: i64, text: &str) {
+    /// Posts a message (answering `reply_to`, when given) and shows it as pending until acked.
+    pub fn post(&self, store: &ChatStore, chat_id: i64, text: &str, reply_to: Option<ReplyPreview>) {
         let nonce = super::browser::random_id();
-        store.add_pending(chat_id, &nonce, text);
-        self.send(&ClientFrame::PostMsg { chat_id: Id(chat_id), text: text.into(), nonce: Some(nonce.clone()) });
+        let reply_to_id = reply_to.as_ref().map(|r| r.message_id);
+        store.add_pending(chat_id, &nonce, text, reply_to);
+        let post = PendingPost { chat_id, nonce: nonce.clone(), text: text.into(), reply_to: reply_to_id };
+        self.send(&post.frame());
         // Not acknowledged in 10 s: offer a retry (it keeps trying after reconnects anyway).
         let store = *store;
         leptos::task::spawn_local(async move {
@@ -83,11 +86,10 @@ mod client {
 
     use super::super::browser;
     use super::super::session::SessionStore;
-    use super::super::store::{ChatStore, Connection};
+    use super::super::store::{ChatStore, Connection, PendingPost};
     use super::join_frames;
     use crate::api::calls::CallFrame;
-    use crate::api::ids::Id;
-    use crate::api::ws::{ClientFrame, ServerFrame};
+    use crate::api::ws::{Capabilities, ClientFrame, ServerFrame};
 
     enum Outcome {
         /// The token was refused (expired or revoked).
@@ -132,7 +134,8 @@ mod client {
         let Ok(socket) = WebSocket::open(&browser::socket_url()) else { return Outcome::Dropped };
         let (mut write, mut read) = socket.split();
         let token = session.access_token().unwrap_or_default();
-        if write.send(text(&ClientFrame::Auth { token })).await.is_err() {
+        let capabilities = Capabilities::all().names();
+        if write.send(text(&ClientFrame::Auth { token, capabilities })).await.is_err() {
             return Outcome::Dropped;
         }
         match read.next().await {
@@ -144,9 +147,7 @@ mod client {
         // Calls may have ended while away: the joins below tell of every live one again.
         store.calls.set(Default::default());
         let mut hello: Vec<ClientFrame> = join_frames(store);
-        for (chat_id, nonce, body) in store.pending() {
-            hello.push(ClientFrame::PostMsg { chat_id: Id(chat_id), text: body, nonce: Some(nonce) });
-        }
+        hello.extend(store.pending().into_iter().map(PendingPost::frame));
         for frame in &hello {
             if write.send(text(frame)).await.is_err() {
                 return Outcome::Dropped;

@@ -8,7 +8,8 @@ use leptos::prelude::*;
 use super::browser;
 use crate::api::calls::CallFrame;
 use crate::api::chats::ChatListItem;
-use crate::api::ws::{ChatMessage, ServerFrame};
+use crate::api::ids::Id;
+use crate::api::ws::{ChatMessage, ClientFrame, Reaction, ReplyPreview, ServerFrame};
 use crate::api::ApiError;
 
 /// A message as the screen shows it: stored, or still on its way.
@@ -24,6 +25,9 @@ pub struct UiMessage {
     pub deleted: bool,
     pub pending: bool,
     pub failed: bool,
+    /// The message this one answers.
+    pub reply_to: Option<ReplyPreview>,
+    pub reactions: Vec<Reaction>,
 }
 
 impl UiMessage {
@@ -38,21 +42,47 @@ impl UiMessage {
             deleted: message.deleted_at.is_some(),
             pending: false,
             failed: false,
+            reply_to: message.reply_to,
+            reactions: message.reactions,
         }
     }
 
     /// A key that changes whenever the message's look does, for keyed lists.
     pub fn render_key(&self) -> String {
+        let reactions: Vec<String> =
+            self.reactions.iter().map(|r| format!("{}{}", r.emoji, r.users.join(","))).collect();
         format!(
-            "{:?}/{:?}/{}/{}/{}/{}/{}",
+            "{:?}/{:?}/{}/{}/{}/{}/{}/{:?}/{}",
             self.id,
             self.nonce,
             self.edited,
             self.deleted,
             self.pending,
             self.failed,
-            self.text.len()
+            self.text.len(),
+            self.reply_to.as_ref().map(|r| (r.message_id, r.deleted)),
+            reactions.join(";")
         )
+    }
+}
+
+/// One of the person's own messages not acknowledged yet: sent again after a reconnect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingPost {
+    pub chat_id: i64,
+    pub nonce: String,
+    pub text: String,
+    pub reply_to: Option<i64>,
+}
+
+impl PendingPost {
+    pub fn frame(self) -> ClientFrame {
+        ClientFrame::PostMsg {
+            chat_id: Id(self.chat_id),
+            text: self.text,
+            nonce: Some(self.nonce),
+            reply_to: self.reply_to.map(Id),
+        }
     }
 }
 
@@ -238,6 +268,15 @@ impl ChatStore {
                     }
                 });
             }
+            ServerFrame::ReactionChanged { chat_id, message_id, reactions, .. } => {
+                self.conversations.update(|c| {
+                    if let Some(m) =
+                        c.get_mut(&chat_id).and_then(|conv| conv.messages.iter_mut().find(|m| m.id == Some(message_id)))
+                    {
+                        m.reactions = reactions;
+                    }
+                });
+            }
             ServerFrame::UserTyping { username, chat_id } => {
                 let until = browser::now_ms() + TYPING_SHOWN_MS;
                 self.typing.update(|t| {
@@ -317,7 +356,7 @@ impl ChatStore {
     }
 
     /// Adds the person's own message as pending, before the server has it.
-    pub fn add_pending(&self, chat_id: i64, nonce: &str, text: &str) {
+    pub fn add_pending(&self, chat_id: i64, nonce: &str, text: &str, reply_to: Option<ReplyPreview>) {
         let message = UiMessage {
             id: None,
             nonce: Some(nonce.into()),
@@ -328,19 +367,25 @@ impl ChatStore {
             deleted: false,
             pending: true,
             failed: false,
+            reply_to,
+            reactions: Vec::new(),
         };
         self.conversations.update(|c| c.entry(chat_id).or_default().messages.push(message));
     }
 
-    /// Pending messages, for sending again after a reconnect: (chat, nonce, text).
-    pub fn pending(&self) -> Vec<(i64, String, String)> {
+    /// Pending messages, for sending again after a reconnect.
+    pub fn pending(&self) -> Vec<PendingPost> {
         self.conversations.with_untracked(|c| {
             c.iter()
                 .flat_map(|(chat, conv)| {
-                    conv.messages
-                        .iter()
-                        .filter(|m| m.pending)
-                        .filter_map(|m| Some((*chat, m.nonce.clone()?, m.text.clone())))
+                    conv.messages.iter().filter(|m| m.pending).filter_map(|m| {
+                        Some(PendingPost {
+                            chat_id: *chat,
+                            nonce: m.nonce.clone()?,
+                            text: m.text.clone(),
+                            reply_to: m.reply_to.as_ref().map(|r| r.message_id),
+                        })
+                    })
                 })
                 .collect()
         })

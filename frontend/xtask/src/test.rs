@@ -14,6 +14,7 @@ const POSTGRES: &str = "127.0.0.1:5432";
 const NATS: &str = "127.0.0.1:4222";
 const NATS_SERVER: &str = "/usr/sbin/nats-server";
 const CHROMIUM: &str = "/usr/bin/chromium";
+const EMOJI_FONT: &str = "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf";
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 pub fn test() -> Result<()> {
@@ -191,17 +192,20 @@ fn browser_tests(end2end: &Path) -> Result<()> {
     status(cmd)
 }
 
-/// Debian's Chromium, which the browser tests drive (Playwright cannot download one here).
+/// Debian's Chromium, which the browser tests drive (Playwright cannot download one here), and a
+/// colour emoji font, so reactions in the tests' screenshots look as people see them.
 fn ensure_chromium() -> Result<()> {
-    if Path::new(CHROMIUM).is_file() {
+    if Path::new(CHROMIUM).is_file() && Path::new(EMOJI_FONT).is_file() {
         return Ok(());
     }
-    header("test: apt-get install chromium (for the browser tests)");
+    header("test: apt-get install chromium fonts-noto-color-emoji (for the browser tests)");
     let mut update = Command::new("apt-get");
     update.args(["update", "-qq"]);
     status(update)?;
     let mut install = Command::new("apt-get");
-    install.args(["install", "-y", "-qq", "chromium"]).env("DEBIAN_FRONTEND", "noninteractive");
+    install
+        .args(["install", "-y", "-qq", "chromium", "fonts-noto-color-emoji"])
+        .env("DEBIAN_FRONTEND", "noninteractive");
     status(install)?;
     if !Path::new(CHROMIUM).is_file() {
         bail!("{CHROMIUM} is still missing after apt-get install chromium");

@@ -9,7 +9,8 @@
 //! - the rest of the line: `[METHOD ]path`, one of the registered server-function paths or a REST
 //!   route; a line naming no route picks one by its hash, so mutations still land somewhere.
 //! - in the path and the body, `$TOKEN` and `$REFRESH` become the caller's fresh access and refresh
-//!   tokens, `$HOOKID`/`$HOOK` the seeded webhook's id and token, `$CHAT`/`$GROUP` the seeded chats.
+//!   tokens, `$HOOKID`/`$HOOK` the seeded webhook's id and token, `$CHAT`/`$GROUP` the seeded chats,
+//!   `$MESSAGE` a message in the group.
 //!
 //! GET and DELETE routes get the body's top-level fields as their query string. With
 //! `HEARTH_FUZZ_SHOW` set, every request and the start of its answer are printed.
@@ -151,14 +152,16 @@ async fn build(dir: PathBuf) -> Seeded {
     )
     .await["chatID"]
         .clone();
+    let mut message = Value::Null;
     for (chat_id, text) in [(&chat, "hello"), (&group, "hi all"), (&group, "second")] {
-        seed(
+        message = seed(
             &world.router,
             "/chat/post-message",
             &owner,
             json!({"session_token": owner, "chatID": chat_id, "text": text}),
         )
-        .await;
+        .await["messageID"]
+            .clone();
     }
     let hook = seed(&world.router, "/api/webhooks", &owner, json!({"chatId": group, "name": "ci"})).await;
     let text = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
@@ -167,6 +170,7 @@ async fn build(dir: PathBuf) -> Seeded {
         ("$HOOK", text(&hook["data"]["token"])),
         ("$CHAT", text(&chat)),
         ("$GROUP", text(&group)),
+        ("$MESSAGE", text(&message)),
     ];
 
     let mut routes: Vec<(Method, String)> = leptos::server_fn::axum::server_fn_paths()
@@ -178,6 +182,10 @@ async fn build(dir: PathBuf) -> Seeded {
         (Method::POST, "/api/webhook/$HOOKID?token=$HOOK"),
         (Method::GET, "/api/webhook/$HOOKID/$HOOK"),
         (Method::DELETE, "/api/webhooks/$HOOKID"),
+        (Method::GET, "/api/messages/$MESSAGE/reactions"),
+        (Method::POST, "/api/messages/$MESSAGE/reactions"),
+        (Method::DELETE, "/api/messages/$MESSAGE/reactions"),
+        (Method::PATCH, "/api/messages/$MESSAGE/reactions"),
     ] {
         routes.push((method, path.to_string()));
     }
@@ -263,7 +271,7 @@ fn pick_route(world: &Seeded, line: &str) -> (Method, String) {
     if let Some(route) = world.routes.iter().find(|(m, p)| p == path && method.as_ref().is_none_or(|want| want == m)) {
         return route.clone();
     }
-    if path.starts_with("/api/webhook/") || path.starts_with("/api/webhooks/") {
+    if ["/api/webhook/", "/api/webhooks/", "/api/messages/"].iter().any(|prefix| path.starts_with(prefix)) {
         return (method.unwrap_or(Method::POST), path.to_string());
     }
     let hash = line.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));

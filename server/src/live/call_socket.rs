@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::api::calls::CallFrame;
+use app::api::ws::Capabilities;
 use app::domain::calls::{self, Call, CallError};
 use app::domain::events::Event;
 use app::domain::sessions::{random_token, Caller};
@@ -57,7 +58,7 @@ pub async fn upgrade(
 async fn call_connection(socket: WebSocket, live: Live, call_id: String, query: String) {
     let (mut sink, mut stream) = socket.split();
     let caller = match authenticate(&mut stream, &live).await {
-        Ok(caller) => caller,
+        Ok((caller, _)) => caller,
         Err(reason) => return goodbye(&mut sink, None, reason).await,
     };
     let call = match calls::admit(&live.app, &caller, &call_id).await {
@@ -153,7 +154,7 @@ async fn proxy(mut sink: Sink, stream: Stream, live: &Live, caller: Caller, call
     // Proxied frames bypass the hub; it only closes this socket (call ended, session ended), and
     // anything queued for it is dropped, never counted against it.
     let (outbox, _) = mpsc::channel(1);
-    let conn = Conn::new(caller.user_id, caller.session_id, caller.username.clone(), outbox);
+    let conn = Conn::new(caller.user_id, caller.session_id, caller.username.clone(), Capabilities::default(), outbox);
     let socket_id = random_token();
     if let Err(refusal) = enter(live, &caller, &call, &conn, &socket_id).await {
         let mut upstream = upstream;
@@ -298,7 +299,7 @@ async fn enter(live: &Live, caller: &Caller, call: &Call, conn: &Arc<Conn>, sock
 
 async fn relay(mut sink: Sink, mut stream: Stream, live: &Live, caller: Caller, call: Call) {
     let (outbox, queue) = mpsc::channel(live.config.queue_frames.max(4));
-    let conn = Conn::new(caller.user_id, caller.session_id, caller.username.clone(), outbox);
+    let conn = Conn::new(caller.user_id, caller.session_id, caller.username.clone(), Capabilities::default(), outbox);
     let socket_id = random_token();
     if let Err(refusal) = enter(live, &caller, &call, &conn, &socket_id).await {
         return refuse(&mut sink, &call.id, &refusal).await;

@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use axum::extract::ws::Utf8Bytes;
 
 use app::api::calls::CallFrame;
-use app::api::ws::{ChatMessage, ServerFrame};
+use app::api::ws::{Capabilities, ChatMessage, ServerFrame};
+use app::domain::chats::Message;
 use app::domain::events::{CallChange, Event};
 use app::domain::livekit::LiveKit;
 use app::domain::store::rfc3339;
@@ -51,6 +52,9 @@ pub struct Conn {
     pub reading_done: CancellationToken,
     close_reason: Mutex<Option<CloseReason>>,
     chats: Mutex<HashMap<i64, ChatSubscription>>,
+    /// What the client declared it understands: frames and fields beyond ChatCLI's go only to
+    /// clients that said so.
+    pub capabilities: Capabilities,
 }
 
 /// How a connection follows one chat.
@@ -63,7 +67,13 @@ struct ChatSubscription {
 }
 
 impl Conn {
-    pub fn new(user_id: i64, session_id: i64, username: String, outbox: mpsc::Sender<Frame>) -> Arc<Conn> {
+    pub fn new(
+        user_id: i64,
+        session_id: i64,
+        username: String,
+        capabilities: Capabilities,
+        outbox: mpsc::Sender<Frame>,
+    ) -> Arc<Conn> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Arc::new(Conn {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -75,6 +85,7 @@ impl Conn {
             reading_done: CancellationToken::new(),
             close_reason: Mutex::new(None),
             chats: Mutex::new(HashMap::new()),
+            capabilities,
         })
     }
 
@@ -365,15 +376,28 @@ impl Hub {
         }
         match event {
             Event::MessagePosted { message } => {
-                let frame = frame(&ServerFrame::NewMessage(ChatMessage::from(message.clone())));
+                let mut frames = MessageFrames::new(message, ServerFrame::NewMessage);
                 for conn in self.followers(message.chat_id) {
-                    conn.deliver_chat_frame(message.chat_id, Some(message.id), &frame);
+                    conn.deliver_chat_frame(message.chat_id, Some(message.id), frames.for_conn(&conn));
                 }
             }
             Event::MessageEdited { message } => {
-                let frame = frame(&ServerFrame::EditedMessage(ChatMessage::from(message.clone())));
+                let mut frames = MessageFrames::new(message, ServerFrame::EditedMessage);
                 for conn in self.followers(message.chat_id) {
-                    conn.deliver_chat_frame(message.chat_id, None, &frame);
+                    conn.deliver_chat_frame(message.chat_id, None, frames.for_conn(&conn));
+                }
+            }
+            Event::ReactionChanged { chat_id, message_id, username, emoji, added, reactions } => {
+                let frame = frame(&ServerFrame::ReactionChanged {
+                    chat_id: *chat_id,
+                    message_id: *message_id,
+                    username: username.clone(),
+                    emoji: emoji.clone(),
+                    added: *added,
+                    reactions: reactions.clone(),
+                });
+                for conn in self.followers(*chat_id).into_iter().filter(|c| c.capabilities.reactions) {
+                    conn.deliver_chat_frame(*chat_id, None, &frame);
                 }
             }
             Event::MessageDeleted { chat_id, message_id, deleted_at } => {
@@ -471,6 +495,31 @@ impl Hub {
     pub fn forget_nodes_except(&self, alive: &HashSet<String>) {
         let mut presence = self.presence.lock().unwrap_or_else(|p| p.into_inner());
         presence.retain(|node, _| node == &self.node || alive.contains(node));
+    }
+}
+
+/// A message's frame as each kind of client gets it, each kind serialised once: clients that
+/// declared no capabilities get ChatCLI's fields alone.
+struct MessageFrames {
+    message: ChatMessage,
+    wrap: fn(ChatMessage) -> ServerFrame,
+    /// Indexed by `replies as usize | (reactions as usize) << 1`.
+    built: [Option<Frame>; 4],
+}
+
+impl MessageFrames {
+    fn new(message: &Message, wrap: fn(ChatMessage) -> ServerFrame) -> MessageFrames {
+        MessageFrames { message: ChatMessage::from(message.clone()), wrap, built: [None, None, None, None] }
+    }
+
+    fn for_conn(&mut self, conn: &Conn) -> &Frame {
+        let mut capabilities = conn.capabilities;
+        // A message with neither has one frame for everybody.
+        capabilities.replies &= self.message.reply_to.is_some();
+        capabilities.reactions &= !self.message.reactions.is_empty();
+        let index = usize::from(capabilities.replies) | usize::from(capabilities.reactions) << 1;
+        let (message, wrap) = (&self.message, self.wrap);
+        self.built[index].get_or_insert_with(|| frame(&wrap(message.clone().for_capabilities(capabilities))))
     }
 }
 

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use app::api::caller::caller_of_token;
-use app::api::ws::{ChatMessage, ClientFrame, ServerFrame};
-use app::domain::chats;
+use app::api::ws::{Capabilities, ChatMessage, ClientFrame, ServerFrame};
 use app::domain::events::Event;
 use app::domain::sessions::{self, Caller, SessionState};
+use app::domain::{chats, reactions};
 use app::domain::{AppState, DomainError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -72,8 +72,8 @@ pub(crate) fn close_message(reason: CloseReason) -> Message {
 
 async fn connection(socket: WebSocket, live: Live) {
     let (mut sink, mut stream) = socket.split();
-    let caller = match authenticate(&mut stream, &live).await {
-        Ok(caller) => caller,
+    let (caller, capabilities) = match authenticate(&mut stream, &live).await {
+        Ok(authenticated) => authenticated,
         Err(reason) => {
             let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(close_message(reason))).await;
             return;
@@ -81,8 +81,8 @@ async fn connection(socket: WebSocket, live: Live) {
     };
     let contacts = chats::contacts(&live.app, caller.user_id).await.unwrap_or_else(|_| vec![caller.user_id]);
     let (outbox, queue) = mpsc::channel(live.config.queue_frames.max(4));
-    let conn = Conn::new(caller.user_id, caller.session_id, caller.username.clone(), outbox);
-    conn.send(frame(&ServerFrame::AuthAck { status: "ok".into() }));
+    let conn = Conn::new(caller.user_id, caller.session_id, caller.username.clone(), capabilities, outbox);
+    conn.send(frame(&ServerFrame::AuthAck { status: "ok".into(), capabilities: capabilities.names() }));
     let mut online = live.hub.online_among(&contacts);
     if !online.contains(&caller.username) {
         online.push(caller.username.clone());
@@ -128,15 +128,19 @@ async fn session_end(app: &AppState, caller: &Caller) -> Option<CloseReason> {
     }
 }
 
-/// Waits for the `auth` frame and checks its token.
-pub(crate) async fn authenticate(stream: &mut Stream, live: &Live) -> Result<Caller, CloseReason> {
+/// Waits for the `auth` frame and checks its token; returns the caller and what the client
+/// declared it understands.
+pub(crate) async fn authenticate(stream: &mut Stream, live: &Live) -> Result<(Caller, Capabilities), CloseReason> {
     let first = tokio::select! {
         first = tokio::time::timeout(live.config.auth_timeout, stream.next()) => first.map_err(|_| CLOSE_AUTH_TIMEOUT)?,
         _ = live.hub.shutting_down.cancelled() => return Err(CLOSE_RESTARTING),
     };
     let Some(Ok(Message::Text(text))) = first else { return Err(CLOSE_AUTH_FAILED) };
-    let Ok(ClientFrame::Auth { token }) = ClientFrame::parse(&text) else { return Err(CLOSE_AUTH_FAILED) };
-    caller_of_token(&live.app, Some(&token)).await.map_err(|_| CLOSE_AUTH_FAILED)
+    let Ok(ClientFrame::Auth { token, capabilities }) = ClientFrame::parse(&text) else {
+        return Err(CLOSE_AUTH_FAILED);
+    };
+    let caller = caller_of_token(&live.app, Some(&token)).await.map_err(|_| CLOSE_AUTH_FAILED)?;
+    Ok((caller, Capabilities::from_names(&capabilities)))
 }
 
 /// Drains the queue into the socket until the connection ends, then says why.
@@ -314,8 +318,9 @@ async fn handle(
             live.hub.unsubscribe(conn, chat_id.0);
             Ok(())
         }
-        ClientFrame::PostMsg { chat_id, text, nonce } => {
-            let new = chats::NewMessage::text(chat_id.0, chats::Author::Member(caller), &text, nonce.as_deref());
+        ClientFrame::PostMsg { chat_id, text, nonce, reply_to } => {
+            let new = chats::NewMessage::text(chat_id.0, chats::Author::Member(caller), &text, nonce.as_deref())
+                .replying_to(reply_to.map(i64::from));
             let posted = chats::post(app, new).await.map_err(refusal)?;
             if let Some(nonce) = nonce {
                 conn.send(frame(&ServerFrame::Ack { nonce, message_id: posted.message.id }));
@@ -328,6 +333,14 @@ async fn handle(
         }
         ClientFrame::DeleteMsg { chat_id, message_id } => {
             chats::delete_message(app, caller, chat_id.0, message_id.0).await.map_err(refusal)?;
+            Ok(())
+        }
+        ClientFrame::AddReaction { chat_id, message_id, emoji } => {
+            reactions::set_reaction(app, caller, chat_id.0, message_id.0, &emoji, true).await.map_err(refusal)?;
+            Ok(())
+        }
+        ClientFrame::RemoveReaction { chat_id, message_id, emoji } => {
+            reactions::set_reaction(app, caller, chat_id.0, message_id.0, &emoji, false).await.map_err(refusal)?;
             Ok(())
         }
         ClientFrame::Typing { chat_id } => {
@@ -368,7 +381,8 @@ async fn replay(live: &Live, conn: &Arc<Conn>, chat_id: i64, after: i64) {
         let full = page.len() as i64 == REPLAY_PAGE;
         for message in page {
             last = message.id;
-            if !conn.send_waiting(frame(&ServerFrame::NewMessage(ChatMessage::from(message)))).await {
+            let message = ChatMessage::from(message).for_capabilities(conn.capabilities);
+            if !conn.send_waiting(frame(&ServerFrame::NewMessage(message))).await {
                 return;
             }
         }

@@ -117,6 +117,8 @@ enum Act {
     GetMembers,
     Messages,
     PostMessage,
+    AddReaction,
+    RemoveReaction,
     MarkRead,
     Archive,
     Unarchive,
@@ -131,6 +133,11 @@ enum Act {
     NchatResend,
     Signout,
     NchatCallToken,
+    // nchat: one message.
+    ReactionsGet,
+    ReactionsPost,
+    ReactionsDelete,
+    ReactionsPatch,
     // nchat: the caller's profile.
     ProfileGet,
     ProfilePatch,
@@ -186,6 +193,8 @@ enum FrameAct {
     JoinChat,
     LeaveChat,
     PostMsg,
+    AddReaction,
+    RemoveReaction,
     EditOwn,
     EditOthers,
     DeleteOwn,
@@ -253,6 +262,8 @@ fn table() -> Vec<Row> {
         row("POST", "/chat/get-members", READ, GetMembers),
         row("POST", "/chat/messages", READ, Messages),
         row("POST", "/chat/post-message", WRITE, PostMessage),
+        row("POST", "/chat/add-reaction", WRITE, AddReaction),
+        row("POST", "/chat/remove-reaction", WRITE, RemoveReaction),
         row("POST", "/chat/mark-read", READ, MarkRead),
         // Archiving files the chat away in one's own list: reading, not writing.
         row("POST", "/chat/archive-chat", READ, Archive),
@@ -266,6 +277,11 @@ fn table() -> Vec<Row> {
         row("POST", "/api/auth/verify-email", PUBLIC, NchatVerifyEmail),
         row("POST", "/api/auth/resend-verification", PUBLIC, NchatResend),
         row("POST", "/api/calls/token", CALL_MEMBER, NchatCallToken),
+        // nchat: a message of the group (strangers: 404, as for the chat).
+        row("GET", "/api/messages/{id}/reactions", READ, ReactionsGet),
+        row("POST", "/api/messages/{id}/reactions", WRITE, ReactionsPost),
+        row("DELETE", "/api/messages/{id}/reactions", WRITE, ReactionsDelete),
+        row("PATCH", "/api/messages/{id}/reactions", WRITE, ReactionsPatch),
         // nchat: one's own profile.
         row("GET", "/api/users/me/profile", SIGNED_IN, ProfileGet),
         row("PATCH", "/api/users/me/profile", SIGNED_IN, ProfilePatch),
@@ -329,6 +345,8 @@ fn table() -> Vec<Row> {
         frame("join_chat", READ, F::JoinChat),
         frame("leave_chat", READ, F::LeaveChat),
         frame("post_msg", WRITE, F::PostMsg),
+        frame("add_reaction", WRITE, F::AddReaction),
+        frame("remove_reaction", WRITE, F::RemoveReaction),
         Row { variant: "own message", ..frame("edit_msg", WRITE, F::EditOwn) },
         Row { variant: "someone else's message", ..frame("edit_msg", EDIT_OTHERS, F::EditOthers) },
         Row { variant: "own message", ..frame("delete_msg", WRITE, F::DeleteOwn) },
@@ -819,6 +837,11 @@ impl World {
                     json!({"type": "post_msg", "chatID": group, "text": "hi", "nonce": format!("n{}", self.next())});
                 self.frame_cell(p, frame, Some("ack"), None).await
             }
+            FrameAct::AddReaction | FrameAct::RemoveReaction => {
+                let kind = if matches!(f, FrameAct::AddReaction) { "add_reaction" } else { "remove_reaction" };
+                let frame = json!({"type": kind, "chatID": group, "messageID": self.others_message, "emoji": "👍"});
+                self.frame_cell(p, frame, None, None).await
+            }
             FrameAct::EditOwn => {
                 let frame = json!({"type": "edit_msg", "chatID": group, "messageID": own(0), "text": "edited"});
                 self.frame_cell(p, frame, None, None).await
@@ -1005,6 +1028,21 @@ impl World {
             PostMessage => {
                 let body = json!({"chatID": group, "text": format!("post {n}")});
                 (path("/chat/post-message"), self.chatcli(p, "/chat/post-message", body).await)
+            }
+            AddReaction | RemoveReaction => {
+                let route = if matches!(act, AddReaction) { "/chat/add-reaction" } else { "/chat/remove-reaction" };
+                let body = json!({"chatID": group, "messageID": self.others_message, "emoji": "🎉"});
+                (path(route), self.chatcli(p, route, body).await)
+            }
+            ReactionsGet | ReactionsPost | ReactionsDelete | ReactionsPatch => {
+                let at = format!("/api/messages/{}/reactions", self.others_message);
+                let (method, body) = match act {
+                    ReactionsGet => (Method::GET, None),
+                    ReactionsPost => (Method::POST, Some(json!({"emoji": "🚀"}))),
+                    ReactionsDelete => (Method::DELETE, Some(json!({"emoji": "🚀"}))),
+                    _ => (Method::PATCH, Some(json!({"emoji": "👀"}))),
+                };
+                (path("/api/messages/{id}/reactions"), self.bearer(p, method, &at, body).await)
             }
             MarkRead => {
                 let body = json!({"chatID": group, "messageID": self.others_message});

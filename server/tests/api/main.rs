@@ -16,6 +16,7 @@ mod bad_input;
 mod calls;
 mod chats;
 mod client_alarms;
+mod conversations;
 mod cross_surface;
 mod durability;
 mod envelopes;

@@ -11,7 +11,7 @@ use super::list::initial;
 use super::Overlay;
 use crate::api::chats::{mark_read, messages, MESSAGE_MAX_CHARS};
 use crate::api::ids::Id;
-use crate::api::ws::ClientFrame;
+use crate::api::ws::{ClientFrame, Reaction, ReplyPreview, REPLY_PREVIEW_CHARS};
 use crate::i18n::t;
 use crate::locale::{use_i18n, Locale};
 use crate::text;
@@ -83,6 +83,8 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
     let mark_seen = move || seen_up_to.set(untrack(last_id));
     let loading_older = RwSignal::new(false);
     let editing = RwSignal::new(None::<i64>);
+    // The message the composer's next message answers.
+    let replying = RwSignal::new(None::<ReplyPreview>);
     // Where the person stopped reading: as many of others' messages back from the end as the
     // chat had unread when it opened (it is marked read right after).
     let unread_at_open =
@@ -245,6 +247,7 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
                             grouped=grouped
                             unread_starts=unread_starts
                             editing=editing
+                            replying=replying
                         />
                     }
                 }
@@ -256,7 +259,7 @@ fn OpenChat(chat_id: i64) -> impl IntoView {
             </button>
         </Show>
         <p class="typing" aria-live="polite">{typing_line}</p>
-        <Composer chat_id=chat_id link=link/>
+        <Composer chat_id=chat_id link=link replying=replying/>
     }
 }
 
@@ -276,6 +279,7 @@ fn MessageRow(
     grouped: bool,
     unread_starts: bool,
     editing: RwSignal<Option<i64>>,
+    replying: RwSignal<Option<ReplyPreview>>,
 ) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let link = expect_context::<LiveLink>();
@@ -301,12 +305,42 @@ fn MessageRow(
     };
     let retry = {
         let (nonce, text) = (message.nonce.clone(), message.text.clone());
+        let reply_to = message.reply_to.as_ref().map(|r| Id(r.message_id));
         move |_| {
             if let Some(nonce) = nonce.clone() {
-                link.send(&ClientFrame::PostMsg { chat_id: Id(chat_id), text: text.clone(), nonce: Some(nonce) });
+                link.send(&ClientFrame::PostMsg {
+                    chat_id: Id(chat_id),
+                    text: text.clone(),
+                    nonce: Some(nonce),
+                    reply_to,
+                });
             }
         }
     };
+    let reply = {
+        let preview = ReplyPreview {
+            message_id: id.unwrap_or_default(),
+            username: message.username.clone(),
+            message: message.text.chars().take(REPLY_PREVIEW_CHARS).collect(),
+            deleted: false,
+        };
+        move |_| {
+            replying.set(Some(preview.clone()));
+            browser::focus("composer-input");
+        }
+    };
+    let picking = RwSignal::new(false);
+    let react = move |emoji: &str, on: bool| {
+        if let Some(id) = id {
+            let (chat_id, message_id, emoji) = (Id(chat_id), Id(id), emoji.to_string());
+            link.send(&if on {
+                ClientFrame::AddReaction { chat_id, message_id, emoji }
+            } else {
+                ClientFrame::RemoveReaction { chat_id, message_id, emoji }
+            });
+        }
+    };
+    let me = store.me.get_untracked();
     // Times follow the page's language, and change with it.
     let in_language = {
         let timestamp = timestamp.clone();
@@ -325,13 +359,14 @@ fn MessageRow(
     view! {
         {new_day.then(|| view! { <div class="day" role="separator">{in_language(browser::day_label)}</div> })}
         {unread_starts.then(|| view! { <div class="unread-divider" role="separator">{text!(i18n, chat.new_messages)}</div> })}
-        <article class="message" class:mine=mine class:grouped=grouped class:pending=message.pending>
+        <article class="message" class:mine=mine class:grouped=grouped class:pending=message.pending id=id.map(message_anchor)>
             {(!grouped).then(|| view! {
                 <header>
                     <bdi class="author">{message.username.clone()}</bdi>
                     <time datetime=timestamp.clone() title=in_language(browser::exact_time) tabindex="0">{in_language(browser::relative_time)}</time>
                 </header>
             })}
+            {message.reply_to.clone().filter(|_| !message.deleted).map(|quoted| view! { <Quote quoted=quoted/> })}
             {if message.deleted {
                 view! { <p class="quiet">{text!(i18n, chat.message_deleted)}</p> }.into_any()
             } else {
@@ -359,6 +394,25 @@ fn MessageRow(
                 }
                     .into_any()
             }}
+            {(!message.reactions.is_empty() && !message.deleted).then(|| {
+                let reactions = message.reactions.clone();
+                view! {
+                    <div class="reactions" role="group" aria-label=text!(i18n, chat.reactions)>
+                        {reactions.into_iter().map(|reaction| {
+                            let Reaction { emoji, count, users } = reaction;
+                            let pressed = users.contains(&me);
+                            let label = tr!(i18n, chat.reacted_with, names = isolate_names(&users), emoji = emoji.clone());
+                            let toggle = emoji.clone();
+                            view! {
+                                <button type="button" class="reaction" class:mine=pressed aria-pressed=pressed.to_string() title=label.clone() aria-label=label
+                                    on:click=move |_| react(&toggle, !pressed)>
+                                    <span aria-hidden="true">{emoji}</span>" "<span class="count">{count}</span>
+                                </button>
+                            }
+                        }).collect_view()}
+                    </div>
+                }
+            })}
             <footer>
                 {message.edited.then(|| view! { <span class="quiet">{text!(i18n, chat.edited)}</span> })}
                 {(message.pending && !message.failed).then(|| view! { <span class="quiet">{text!(i18n, chat.sending)}</span> })}
@@ -366,14 +420,58 @@ fn MessageRow(
                     <span class="error-text">{text!(i18n, chat.not_sent)}" "</span>
                     <button type="button" class="link" on:click=retry.clone()>{text!(i18n, chat.retry)}</button>
                 })}
-                {(mine && id.is_some() && !message.deleted).then(|| view! {
+                {(id.is_some() && !message.deleted).then(|| view! {
                     <span class="actions">
-                        <button type="button" class="link" on:click=move |_| { draft.set(draft.get_untracked()); editing.set(id); }>{text!(i18n, chat.edit)}</button>
-                        <button type="button" class="link" on:click=delete>{text!(i18n, chat.delete)}</button>
+                        <button type="button" class="link" on:click=reply.clone()>{text!(i18n, chat.reply)}</button>
+                        <button type="button" class="link" aria-expanded=move || picking.get().to_string() on:click=move |_| picking.update(|p| *p = !*p)>
+                            {text!(i18n, chat.react)}
+                        </button>
+                        {mine.then(|| view! {
+                            <button type="button" class="link" on:click=move |_| { draft.set(draft.get_untracked()); editing.set(id); }>{text!(i18n, chat.edit)}</button>
+                            <button type="button" class="link" on:click=delete>{text!(i18n, chat.delete)}</button>
+                        })}
                     </span>
                 })}
             </footer>
+            <Show when=move || picking.get()>
+                <div class="quick-reactions" role="group" aria-label=text!(i18n, chat.add_reaction)>
+                    {QUICK_REACTIONS.iter().map(|emoji| view! {
+                        <button type="button" class="reaction" on:click=move |_| { react(emoji, true); picking.set(false); }>{*emoji}</button>
+                    }).collect_view()}
+                </div>
+            </Show>
         </article>
+    }
+}
+
+/// The emoji offered one click away; any other comes with the full picker.
+const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "🎉", "😮", "🙏"];
+
+/// The element id of a stored message, for jumping to it from a reply.
+fn message_anchor(id: i64) -> String {
+    format!("message-{id}")
+}
+
+/// Names joined for a sentence, each isolated so a right-to-left name cannot reorder the rest.
+fn isolate_names(names: &[String]) -> String {
+    names.iter().map(|n| format!("\u{2068}{n}\u{2069}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The quoted start of the message a reply answers; a click shows that message, when loaded.
+#[component]
+fn Quote(quoted: ReplyPreview) -> impl IntoView {
+    let i18n = use_i18n();
+    let target = message_anchor(quoted.message_id);
+    let jump = move |_| browser::reveal(&target);
+    view! {
+        <button type="button" class="quote" on:click=jump aria-label=text!(i18n, chat.go_to_original)>
+            <bdi class="author">{quoted.username.clone()}</bdi>
+            {if quoted.deleted {
+                view! { <span class="quiet">{text!(i18n, chat.original_deleted)}</span> }.into_any()
+            } else {
+                view! { <span class="excerpt" dir="auto">{quoted.message.clone()}</span> }.into_any()
+            }}
+        </button>
     }
 }
 
@@ -389,7 +487,7 @@ impl Drafts {
 }
 
 #[component]
-fn Composer(chat_id: i64, link: LiveLink) -> impl IntoView {
+fn Composer(chat_id: i64, link: LiveLink, replying: RwSignal<Option<ReplyPreview>>) -> impl IntoView {
     let store = expect_context::<ChatStore>();
     let i18n = use_i18n();
     let input = NodeRef::<Textarea>::new();
@@ -405,12 +503,20 @@ fn Composer(chat_id: i64, link: LiveLink) -> impl IntoView {
             store.notice.set(Some(Notice::TooLong { max: MESSAGE_MAX_CHARS }));
             return;
         }
-        link.post(&store, chat_id, &text);
+        link.post(&store, chat_id, &text, replying.get_untracked());
+        replying.set(None);
         drafts.update(|d| {
             d.remove(&chat_id);
         });
     };
     view! {
+        {move || replying.get().map(|quoted| view! {
+            <div class="replying">
+                <span dir="auto">{tr!(i18n, chat.replying_to, name = isolate_names(std::slice::from_ref(&quoted.username)))}</span>
+                <span class="excerpt" dir="auto">{quoted.message.clone()}</span>
+                <button type="button" class="link" on:click=move |_| replying.set(None)>{text!(i18n, chat.cancel_reply)}</button>
+            </div>
+        })}
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); send(); }>
             <label class="visually-hidden" for="composer-input">{text!(i18n, chat.message)}</label>
             <textarea
@@ -433,6 +539,10 @@ fn Composer(chat_id: i64, link: LiveLink) -> impl IntoView {
                     if ev.key() == "Enter" && !ev.shift_key() {
                         ev.prevent_default();
                         send();
+                    }
+                    if ev.key() == "Escape" && replying.get_untracked().is_some() {
+                        ev.stop_propagation();
+                        replying.set(None);
                     }
                 }
             ></textarea>

@@ -1,0 +1,239 @@
+//! Reactions: any emoji, once per person and message, on messages of chats the person is in.
+//! Every change is announced with the message's reactions as they now are, so a client that
+//! missed one frame is right again with the next.
+
+use super::chats::{changeable_message, ensure_can_write, Message};
+use super::events::Event;
+use super::sessions::Caller;
+use super::store::now_ms;
+use super::{AppState, DomainError, DomainResult};
+use crate::api::ws::Reaction;
+
+/// Different emoji one message may carry (Slack's limit too): past it only existing ones count up.
+pub const DISTINCT_EMOJI_MAX: i64 = 50;
+
+/// The emoji as stored: a Unicode emoji (any skin tone), or a `:shortcode:` turned into one.
+pub fn parse_emoji(raw: &str) -> DomainResult<String> {
+    let raw = raw.trim();
+    let found = match raw.strip_prefix(':').and_then(|r| r.strip_suffix(':')) {
+        Some(shortcode) => emojis::get_by_shortcode(shortcode),
+        // A heart typed without its variation selector is still a heart.
+        None => emojis::get(raw).or_else(|| emojis::get(&format!("{raw}\u{fe0f}"))),
+    };
+    match found {
+        Some(emoji) => Ok(emoji.as_str().to_string()),
+        None if raw.is_empty() => Err(DomainError::invalid("emoji", "Choose an emoji to react with.")),
+        None => Err(DomainError::invalid("emoji", "Reactions must be a single emoji or an emoji :shortcode:.")),
+    }
+}
+
+/// Someone who reacted, as nchat's routes list them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Reactor {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// One emoji on a message and the people who chose it, in the order they did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmojiReactions {
+    pub emoji: String,
+    pub people: Vec<Reactor>,
+}
+
+impl EmojiReactions {
+    pub fn has(&self, user_id: i64) -> bool {
+        self.people.iter().any(|p| p.user_id == user_id)
+    }
+}
+
+/// The wire summary every surface but nchat's shows: emoji, count, usernames.
+pub fn summary(reactions: &[EmojiReactions]) -> Vec<Reaction> {
+    reactions
+        .iter()
+        .map(|r| Reaction {
+            emoji: r.emoji.clone(),
+            count: r.people.len() as i64,
+            users: r.people.iter().map(|p| p.username.clone()).collect(),
+        })
+        .collect()
+}
+
+/// Adds (`on`) or takes back the caller's reaction, and returns the message's reactions. Doing
+/// what is already done changes nothing and announces nothing.
+pub async fn set_reaction(
+    state: &AppState,
+    caller: &Caller,
+    chat_id: i64,
+    message_id: i64,
+    emoji: &str,
+    on: bool,
+) -> DomainResult<Vec<EmojiReactions>> {
+    ensure_can_write(caller)?;
+    let emoji = parse_emoji(emoji)?;
+    changeable_message(state, caller, chat_id, message_id).await?;
+    let pool = state.store.pool();
+    let changed = if on {
+        // The limit is checked in the insert itself, so new emoji cannot pile past it one by one.
+        sqlx::query(
+            "INSERT INTO reactions (message_id, user_id, emoji, created_at) SELECT $1, $2, $3, $4 \
+             WHERE EXISTS (SELECT 1 FROM reactions WHERE message_id = $1 AND emoji = $3) \
+                OR (SELECT COUNT(DISTINCT emoji) FROM reactions WHERE message_id = $1) < $5 \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(message_id)
+        .bind(caller.user_id)
+        .bind(&emoji)
+        .bind(now_ms())
+        .bind(DISTINCT_EMOJI_MAX)
+        .execute(pool)
+        .await?
+        .rows_affected()
+            > 0
+    } else {
+        sqlx::query("DELETE FROM reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3")
+            .bind(message_id)
+            .bind(caller.user_id)
+            .bind(&emoji)
+            .execute(pool)
+            .await?
+            .rows_affected()
+            > 0
+    };
+    let reactions = of_message(state, message_id).await?;
+    let mine = reactions.iter().any(|r| r.emoji == emoji && r.has(caller.user_id));
+    if on && !changed && !mine {
+        return Err(DomainError::invalid(
+            "emoji",
+            format!("A message can carry at most {DISTINCT_EMOJI_MAX} different emoji."),
+        ));
+    }
+    if changed {
+        state.events.publish(Event::ReactionChanged {
+            chat_id,
+            message_id,
+            username: caller.username.clone(),
+            emoji,
+            added: on,
+            reactions: summary(&reactions),
+        });
+    }
+    Ok(reactions)
+}
+
+/// Adds the caller's reaction if they have not made it, else takes it back (nchat's PATCH);
+/// returns whether it is now on.
+pub async fn toggle_reaction(
+    state: &AppState,
+    caller: &Caller,
+    chat_id: i64,
+    message_id: i64,
+    emoji: &str,
+) -> DomainResult<(bool, Vec<EmojiReactions>)> {
+    let emoji = parse_emoji(emoji)?;
+    let current = reactions_of(state, caller, chat_id, message_id).await?;
+    let on = !current.iter().any(|r| r.emoji == emoji && r.has(caller.user_id));
+    Ok((on, set_reaction(state, caller, chat_id, message_id, &emoji, on).await?))
+}
+
+/// The reactions of a message the caller can see.
+pub async fn reactions_of(
+    state: &AppState,
+    caller: &Caller,
+    chat_id: i64,
+    message_id: i64,
+) -> DomainResult<Vec<EmojiReactions>> {
+    changeable_message(state, caller, chat_id, message_id).await?;
+    of_message(state, message_id).await
+}
+
+/// The chat a message is in, for routes that name only the message (nchat's
+/// `/api/messages/{id}/…`); strangers to its chat are told it does not exist.
+pub async fn chat_of_message(state: &AppState, caller: &Caller, message_id: i64) -> DomainResult<i64> {
+    let chat_id: Option<i64> = sqlx::query_scalar(
+        "SELECT m.chat_id FROM messages m JOIN chat_members c ON c.chat_id = m.chat_id AND c.user_id = $2 \
+         WHERE m.id = $1 AND m.deleted_at IS NULL",
+    )
+    .bind(message_id)
+    .bind(caller.user_id)
+    .fetch_optional(state.store.pool())
+    .await?;
+    chat_id.ok_or_else(|| DomainError::NotFound("Message not found.".into()))
+}
+
+async fn of_message(state: &AppState, message_id: i64) -> DomainResult<Vec<EmojiReactions>> {
+    Ok(of_messages(state, &[message_id]).await?.pop().map(|(_, r)| r).unwrap_or_default())
+}
+
+#[derive(sqlx::FromRow)]
+struct ReactionRow {
+    message_id: i64,
+    emoji: String,
+    #[sqlx(flatten)]
+    reactor: Reactor,
+}
+
+/// The reactions of each message that has any, in one query: each emoji in the order it was
+/// first used, its people in the order they reacted.
+async fn of_messages(state: &AppState, message_ids: &[i64]) -> DomainResult<Vec<(i64, Vec<EmojiReactions>)>> {
+    if message_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=message_ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "SELECT r.message_id, r.emoji, u.id AS user_id, u.username, \
+         COALESCE(u.display_name, u.username) AS display_name \
+         FROM reactions r JOIN users u ON u.id = r.user_id \
+         WHERE r.message_id IN ({}) ORDER BY r.message_id, r.created_at, u.username",
+        placeholders.join(", ")
+    );
+    let mut query = sqlx::query_as::<_, ReactionRow>(&sql);
+    for id in message_ids {
+        query = query.bind(*id);
+    }
+    let mut grouped: Vec<(i64, Vec<EmojiReactions>)> = Vec::new();
+    for row in query.fetch_all(state.store.pool()).await? {
+        if grouped.last().is_none_or(|(id, _)| *id != row.message_id) {
+            grouped.push((row.message_id, Vec::new()));
+        }
+        let (_, reactions) = grouped.last_mut().expect("pushed above");
+        match reactions.iter_mut().find(|r| r.emoji == row.emoji) {
+            Some(reaction) => reaction.people.push(row.reactor),
+            None => reactions.push(EmojiReactions { emoji: row.emoji, people: vec![row.reactor] }),
+        }
+    }
+    Ok(grouped)
+}
+
+/// Fills in `reactions` for a page of messages (deleted ones keep none).
+pub(crate) async fn attach(state: &AppState, messages: &mut [Message]) -> DomainResult<()> {
+    let ids: Vec<i64> = messages.iter().filter(|m| m.deleted_at.is_none()).map(|m| m.id).collect();
+    for (message_id, reactions) in of_messages(state, &ids).await? {
+        if let Some(message) = messages.iter_mut().find(|m| m.id == message_id) {
+            message.reactions = summary(&reactions);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emoji_are_read_as_people_type_them() {
+        assert_eq!(parse_emoji("👍").unwrap(), "👍");
+        assert_eq!(parse_emoji("👍🏽").unwrap(), "👍🏽");
+        assert_eq!(parse_emoji(":tada:").unwrap(), "🎉");
+        assert_eq!(parse_emoji("❤").unwrap(), "❤️");
+        assert_eq!(parse_emoji(" 🚀 ").unwrap(), "🚀");
+    }
+
+    #[test]
+    fn anything_else_is_refused() {
+        for bad in ["", "a", "👍👍", ":not_an_emoji:", "<b>", "👍 ok"] {
+            assert!(matches!(parse_emoji(bad), Err(DomainError::Invalid { field: "emoji", .. })), "{bad:?}");
+        }
+    }
+}

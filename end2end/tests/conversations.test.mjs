@@ -1,0 +1,80 @@
+// Replies and reactions between two people in real browsers, live both ways.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { shot, signUp, startStack, watchErrors } from './harness.mjs';
+
+const { smtp, hearth, browser } = await startStack();
+
+// Names in sentences are wrapped in Unicode isolates (U+2068 … U+2069), so a right-to-left name
+// cannot reorder the sentence around it.
+const ALICE_ALONE = /^\u2068alice\u2069 reacted with 🎉$/;
+
+/** The message in the log that shows this text. */
+function message(page, text) {
+  return page.getByRole('log').getByRole('article').filter({ hasText: text });
+}
+
+test('a reply quotes the message it answers, and reactions show live for both people', async () => {
+  const alice = await (await browser.newContext()).newPage();
+  const bob = await (await browser.newContext()).newPage();
+  const errors = [...watchErrors(alice), ...watchErrors(bob)];
+  await signUp(alice, hearth, smtp, 'alice');
+  await signUp(bob, hearth, smtp, 'bob');
+  await alice.getByRole('button', { name: 'New chat' }).click();
+  await alice.getByLabel('Chat with (username)').fill('bob');
+  await alice.getByRole('button', { name: 'Start chat' }).click();
+  await alice.waitForURL(/\/chat\/\d+$/);
+  const aliceComposer = alice.getByRole('textbox', { name: 'Message', exact: true });
+  await aliceComposer.fill('Who is in for lunch?');
+  await alice.keyboard.press('Enter');
+  await aliceComposer.fill('Noon, at the usual place.');
+  await alice.keyboard.press('Enter');
+  await message(alice, 'Noon, at the usual place.').waitFor();
+
+  // Bob answers the first message.
+  await bob.getByRole('link', { name: /alice/ }).click();
+  const question = message(bob, 'Who is in for lunch?');
+  await question.hover();
+  await question.getByRole('button', { name: 'Reply' }).click();
+  await bob.getByText(/Replying to \u2068?alice/).waitFor();
+  const bobComposer = bob.getByRole('textbox', { name: 'Message', exact: true });
+  assert.equal(await bobComposer.evaluate((e) => e === document.activeElement), true, 'the composer has the focus');
+  await bobComposer.fill('Me!');
+  await bob.keyboard.press('Enter');
+  assert.equal(await bob.getByText(/Replying to/).count(), 0, 'the reply banner goes once sent');
+
+  // Alice sees the answer with its quote, live; the quote takes her to the question.
+  const answer = message(alice, 'Me!');
+  const quote = answer.getByRole('button', { name: 'Go to the original message' });
+  await quote.waitFor();
+  assert.match(await quote.innerText(), /bob|alice/);
+  assert.match(await quote.innerText(), /Who is in for lunch\?/);
+  await quote.click();
+  await alice.waitForFunction(() => document.activeElement?.textContent?.includes('Who is in for lunch?'));
+
+  // Alice reacts to the answer; Bob sees it at once, and adds his own to the same emoji.
+  await answer.hover();
+  await answer.getByRole('button', { name: 'React' }).click();
+  await answer.getByRole('group', { name: 'Add a reaction' }).getByRole('button', { name: '🎉' }).click();
+  const bobsView = message(bob, 'Me!').getByRole('button', { name: ALICE_ALONE });
+  await bobsView.waitFor();
+  assert.equal(await bobsView.getAttribute('aria-pressed'), 'false');
+  assert.match(await bobsView.innerText(), /🎉\s*1/);
+  await bobsView.click();
+  const both = (page) => message(page, 'Me!').getByRole('button', { name: /^\u2068alice\u2069, \u2068bob\u2069 reacted with 🎉$/ });
+  await both(alice).waitFor();
+  await both(bob).waitFor();
+  assert.match(await both(alice).innerText(), /🎉\s*2/);
+  assert.equal(await both(bob).getAttribute('aria-pressed'), 'true');
+  await shot(alice, 'conversation-reply-and-reactions');
+
+  // Taking it back shows on the other screen too; a reload keeps what is left.
+  await both(bob).click();
+  await message(alice, 'Me!').getByRole('button', { name: ALICE_ALONE }).waitFor();
+  await bob.reload();
+  await message(bob, 'Me!').getByRole('button', { name: ALICE_ALONE }).waitFor();
+  await message(bob, 'Me!').getByRole('button', { name: 'Go to the original message' }).waitFor();
+  assert.deepEqual(errors, []);
+});

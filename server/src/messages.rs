@@ -1,0 +1,152 @@
+//! nchat's per-message routes, `/api/messages/{id}/…`: the message's id is in the path, so these
+//! are axum handlers; each is one domain call, answered in nchat's envelope.
+
+use app::api::error::{codes, ApiError, NchatError};
+use app::api::messages::{
+    nchat_reactions, MessageReactions, NchatReaction, ReactionAdded, ReactionRemoved, ReactionToggled,
+};
+use app::api::nchat::Success;
+use app::domain::reactions;
+use app::domain::sessions::Caller;
+use app::domain::{AppState, DomainError};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::Value;
+
+use crate::envelope::NchatPath;
+use crate::files::query_params;
+
+fn answer(result: Result<(StatusCode, impl serde::Serialize), ApiError>) -> Response {
+    match result {
+        Ok((status, data)) => (status, axum::Json(Success::new(data))).into_response(),
+        Err(error) => NchatError(error).into_response(),
+    }
+}
+
+/// nchat answers 400 for an id that is not one of its ids; Hearth's are numbers.
+fn message_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse().map_err(|_| ApiError::new(400, codes::VALIDATION_ERROR, "Invalid message ID format."))
+}
+
+/// The emoji (`?emoji=` first, as nchat reads DELETE's, then the body's `emoji`), and a check
+/// that a `userId` sent along (nchat's client sends one) is the caller's own. The body's fields
+/// are `ReactionInput`'s.
+fn reaction_input(caller: &Caller, body: &[u8], query: Option<String>) -> Result<String, ApiError> {
+    let invalid = |message: &str| ApiError::nchat(DomainError::invalid("emoji", message));
+    let mut emoji = query_params(query).remove("emoji");
+    if !body.is_empty() {
+        // The envelope layer has checked that a body is a JSON object.
+        let body: Value =
+            serde_json::from_slice(body).map_err(|_| ApiError::bad_request("Request body must be a JSON object."))?;
+        match body.get("emoji") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(text)) => {
+                emoji.get_or_insert_with(|| text.clone());
+            }
+            Some(_) => return Err(invalid("emoji must be a string.")),
+        }
+        let own_id = caller.user_id.to_string();
+        match body.get("userId") {
+            None | Some(Value::Null) => {}
+            Some(Value::String(id)) if *id == own_id => {}
+            Some(Value::Number(id)) if id.to_string() == own_id => {}
+            Some(_) => return Err(ApiError::new(403, codes::FORBIDDEN, "You can only react as yourself.")),
+        }
+    }
+    emoji.ok_or_else(|| invalid("emoji is required."))
+}
+
+/// What a write to a message's reactions asks for.
+#[derive(Clone, Copy)]
+enum Change {
+    Add,
+    Remove,
+    Toggle,
+}
+
+/// Applies the caller's change; returns whether their reaction is now on, and the message's
+/// reactions as nchat lists them.
+async fn change(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    emoji: &str,
+    change: Change,
+) -> Result<(bool, Vec<NchatReaction>), ApiError> {
+    let message_id = message_id(raw_id)?;
+    let chat_id = reactions::chat_of_message(state, caller, message_id).await.map_err(ApiError::nchat)?;
+    let changed = match change {
+        Change::Add => {
+            reactions::set_reaction(state, caller, chat_id, message_id, emoji, true).await.map(|l| (true, l))
+        }
+        Change::Remove => {
+            reactions::set_reaction(state, caller, chat_id, message_id, emoji, false).await.map(|l| (false, l))
+        }
+        Change::Toggle => reactions::toggle_reaction(state, caller, chat_id, message_id, emoji).await,
+    };
+    let (on, list) = changed.map_err(ApiError::nchat)?;
+    Ok((on, nchat_reactions(&list, caller.user_id)))
+}
+
+/// `GET /api/messages/{id}/reactions`: nchat's ReactionCount list.
+pub async fn list_reactions(
+    State(state): State<AppState>,
+    NchatPath(id): NchatPath<String>,
+    caller: Caller,
+) -> Response {
+    let result = async {
+        let message_id = message_id(&id)?;
+        let chat_id = reactions::chat_of_message(&state, &caller, message_id).await.map_err(ApiError::nchat)?;
+        let list = reactions::reactions_of(&state, &caller, chat_id, message_id).await.map_err(ApiError::nchat)?;
+        Ok((StatusCode::OK, MessageReactions { reactions: nchat_reactions(&list, caller.user_id) }))
+    };
+    answer(result.await)
+}
+
+/// `POST /api/messages/{id}/reactions {emoji}`: 201 `{added: true}`.
+pub async fn add_reaction(
+    State(state): State<AppState>,
+    NchatPath(id): NchatPath<String>,
+    caller: Caller,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let emoji = reaction_input(&caller, &body, None)?;
+        let (_, reactions) = change(&state, &caller, &id, &emoji, Change::Add).await?;
+        Ok((StatusCode::CREATED, ReactionAdded { added: true, reactions }))
+    };
+    answer(result.await)
+}
+
+/// `DELETE /api/messages/{id}/reactions` with `?emoji=` or `{emoji}`: `{removed: true}`.
+pub async fn remove_reaction(
+    State(state): State<AppState>,
+    NchatPath(id): NchatPath<String>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let emoji = reaction_input(&caller, &body, query)?;
+        let (_, reactions) = change(&state, &caller, &id, &emoji, Change::Remove).await?;
+        Ok((StatusCode::OK, ReactionRemoved { removed: true, reactions }))
+    };
+    answer(result.await)
+}
+
+/// `PATCH /api/messages/{id}/reactions {emoji}`: toggles, `{action: "added" | "removed"}`.
+pub async fn toggle_reaction(
+    State(state): State<AppState>,
+    NchatPath(id): NchatPath<String>,
+    caller: Caller,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let emoji = reaction_input(&caller, &body, None)?;
+        let (on, reactions) = change(&state, &caller, &id, &emoji, Change::Toggle).await?;
+        Ok((StatusCode::OK, ReactionToggled { action: if on { "added" } else { "removed" }.into(), reactions }))
+    };
+    answer(result.await)
+}
