@@ -78,3 +78,34 @@ test('a reply quotes the message it answers, and reactions show live for both pe
   await message(bob, 'Me!').getByRole('button', { name: 'Go to the original message' }).waitFor();
   assert.deepEqual(errors, []);
 });
+
+test('what is typed and not sent survives a reload, per chat, until it is sent', async () => {
+  const carol = await (await browser.newContext()).newPage();
+  const errors = watchErrors(carol);
+  await signUp(carol, hearth, smtp, 'carol');
+  const composer = carol.getByRole('textbox', { name: 'Message', exact: true });
+  for (const who of ['alice', 'bob']) {
+    await carol.getByRole('button', { name: 'New chat' }).click();
+    await carol.getByLabel('Chat with (username)').fill(who);
+    await carol.getByRole('button', { name: 'Start chat' }).click();
+    await carol.waitForURL(/\/chat\/\d+$/);
+    await composer.fill(`A thought for ${who}, half`);
+  }
+  const bobChat = carol.url();
+  await carol.reload();
+  await carol.waitForFunction(() => document.body.dataset.hydrated === 'true');
+  await carol.waitForFunction(() => document.querySelector('#composer-input')?.value === 'A thought for bob, half');
+  await carol.getByRole('link', { name: /alice/ }).click();
+  await carol.waitForFunction(() => document.querySelector('#composer-input')?.value === 'A thought for alice, half');
+  await composer.press('End');
+  await composer.pressSequentially(' and done');
+  await carol.keyboard.press('Enter');
+  await message(carol, 'A thought for alice, half and done').waitFor();
+  await carol.reload();
+  await carol.waitForFunction(() => document.body.dataset.hydrated === 'true');
+  await message(carol, 'A thought for alice, half and done').waitFor();
+  assert.equal(await composer.inputValue(), '', 'a sent draft is gone');
+  await carol.goto(bobChat);
+  await carol.waitForFunction(() => document.querySelector('#composer-input')?.value === 'A thought for bob, half');
+  assert.deepEqual(errors, []);
+});

@@ -475,14 +475,49 @@ fn Quote(quoted: ReplyPreview) -> impl IntoView {
     }
 }
 
-/// What was typed in each chat and not sent yet, so drafts survive switching chats. Owned by the
-/// chat screen: a composer's own scope ends when another chat opens.
+/// What was typed in each chat and not sent yet, so drafts survive switching chats and reloads.
+/// Owned by the chat screen: a composer's own scope ends when another chat opens.
 #[derive(Clone, Copy)]
 pub struct Drafts(RwSignal<std::collections::HashMap<i64, String>>);
 
+/// Where this browser keeps a person's drafts (`…​.<username>`); they never leave the browser.
+const DRAFTS_KEY: &str = "hearth.drafts";
+
 impl Drafts {
-    pub fn provide() {
-        provide_context(Drafts(RwSignal::new(Default::default())));
+    pub fn provide(store: ChatStore) {
+        let drafts = RwSignal::new(std::collections::HashMap::<i64, String>::new());
+        // Whose saved drafts are loaded: saving waits for it, so an empty start never overwrites them.
+        let loaded_for = RwSignal::new(None::<String>);
+        Effect::new(move |_| {
+            let me = store.me.get();
+            if me.is_empty() || loaded_for.get_untracked().as_deref() == Some(me.as_str()) {
+                return;
+            }
+            let saved: Option<std::collections::HashMap<i64, String>> =
+                browser::load(&format!("{DRAFTS_KEY}.{me}")).and_then(|json| serde_json::from_str(&json).ok());
+            // What was typed before the saved drafts were read wins over them.
+            drafts.update(|d| {
+                for (chat_id, text) in saved.unwrap_or_default() {
+                    d.entry(chat_id).or_insert(text);
+                }
+            });
+            loaded_for.set(Some(me));
+        });
+        Effect::new(move |_| {
+            let Some(me) = loaded_for.get() else { return };
+            let json = drafts.with(|d| {
+                let typed: std::collections::HashMap<&i64, &String> = d.iter().filter(|(_, t)| !t.is_empty()).collect();
+                (!typed.is_empty()).then(|| serde_json::to_string(&typed).ok()).flatten()
+            });
+            browser::store(&format!("{DRAFTS_KEY}.{me}"), json.as_deref());
+        });
+        provide_context(Drafts(drafts));
+    }
+
+    /// Signing out on purpose leaves nothing typed behind in this browser.
+    pub fn forget(&self, username: &str) {
+        self.0.set(Default::default());
+        browser::store(&format!("{DRAFTS_KEY}.{username}"), None);
     }
 }
 

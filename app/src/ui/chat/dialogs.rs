@@ -163,7 +163,11 @@ pub fn ProfileDialog() -> impl IntoView {
             }
         });
     };
+    let drafts = expect_context::<super::conversation::Drafts>();
     let sign_out_with = move |everywhere: bool| {
+        if let Some(me) = session.username() {
+            drafts.forget(&me);
+        }
         spawn_local(async move {
             let refresh = session.0.get_untracked().map(|s| s.refresh_token);
             let _ = if everywhere {

@@ -51,7 +51,7 @@ pub fn ChatPage() -> impl IntoView {
     on_cleanup(move || link.close());
     provide_context(store);
     provide_context(link);
-    conversation::Drafts::provide();
+    conversation::Drafts::provide(store);
     let overlay = RwSignal::new(Overlay::None);
     provide_context(overlay);
 
