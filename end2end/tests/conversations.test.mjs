@@ -85,10 +85,11 @@ test('what is typed and not sent survives a reload, per chat, until it is sent',
   await signUp(carol, hearth, smtp, 'carol');
   const composer = carol.getByRole('textbox', { name: 'Message', exact: true });
   for (const who of ['alice', 'bob']) {
+    const before = carol.url();
     await carol.getByRole('button', { name: 'New chat' }).click();
     await carol.getByLabel('Chat with (username)').fill(who);
     await carol.getByRole('button', { name: 'Start chat' }).click();
-    await carol.waitForURL(/\/chat\/\d+$/);
+    await carol.waitForURL((url) => /\/chat\/\d+$/.test(url.pathname) && url.href !== before);
     await composer.fill(`A thought for ${who}, half`);
   }
   const bobChat = carol.url();
@@ -107,5 +108,51 @@ test('what is typed and not sent survives a reload, per chat, until it is sent',
   assert.equal(await composer.inputValue(), '', 'a sent draft is gone');
   await carol.goto(bobChat);
   await carol.waitForFunction(() => document.querySelector('#composer-input')?.value === 'A thought for bob, half');
+  assert.deepEqual(errors, []);
+});
+
+test('a pin shows for everyone in the chat and in its details; earlier versions of an edited message can be read', async () => {
+  const erin = await (await browser.newContext()).newPage();
+  const frank = await (await browser.newContext()).newPage();
+  const errors = [...watchErrors(erin), ...watchErrors(frank)];
+  await signUp(erin, hearth, smtp, 'erin');
+  await signUp(frank, hearth, smtp, 'frank');
+  await erin.getByRole('button', { name: 'New chat' }).click();
+  await erin.getByLabel('Chat with (username)').fill('frank');
+  await erin.getByRole('button', { name: 'Start chat' }).click();
+  await erin.waitForURL(/\/chat\/\d+$/);
+  const composer = erin.getByRole('textbox', { name: 'Message', exact: true });
+  await composer.fill('Standup moves to 9:15');
+  await erin.keyboard.press('Enter');
+  await composer.fill('Bring the release notes');
+  await erin.keyboard.press('Enter');
+  await frank.getByRole('link', { name: /erin/ }).click();
+
+  // Frank pins the first message; Erin sees it marked at once, and in the chat's details.
+  const standup = message(frank, 'Standup moves to 9:15');
+  await standup.hover();
+  await standup.getByRole('button', { name: 'Pin', exact: true }).click();
+  await message(erin, 'Standup moves to 9:15').getByText('Pinned', { exact: true }).waitFor();
+  await erin.getByRole('button', { name: 'Details' }).click();
+  const details = erin.getByRole('complementary', { name: 'Chat details' });
+  await details.getByRole('button', { name: /Standup moves to 9:15/ }).waitFor();
+  await shot(erin, 'conversation-pinned');
+
+  // Erin edits the other message twice; Frank opens its earlier versions.
+  const notes = message(erin, 'Bring the release notes');
+  await notes.hover();
+  await notes.getByRole('button', { name: 'Edit', exact: true }).click();
+  const editor = erin.getByRole('textbox', { name: 'Edit message' });
+  await editor.fill('Bring the release notes and the demo');
+  await erin.keyboard.press('Enter');
+  const edited = message(frank, 'Bring the release notes and the demo');
+  await edited.getByRole('button', { name: 'edited' }).click();
+  await edited.getByText('Earlier versions').waitFor();
+  await edited.locator('.versions').getByText('Bring the release notes', { exact: true }).waitFor();
+
+  // Unpinned by Erin, gone from Frank's screen.
+  await message(erin, 'Standup moves to 9:15').hover();
+  await message(erin, 'Standup moves to 9:15').getByRole('button', { name: 'Unpin' }).click();
+  await frank.waitForFunction(() => !document.querySelector('.log .pinned'));
   assert.deepEqual(errors, []);
 });

@@ -9,12 +9,19 @@
 //!  2. Fan-out: a group of HEARTH_BENCH_FANOUT_MEMBERS (default 1,000) accounts, each online with
 //!     one socket in the chat; one more socket posts HEARTH_BENCH_FANOUT_MESSAGES (default 200) at
 //!     HEARTH_BENCH_FANOUT_RATE a second (default 100); deliveries a second and post-to-delivery
-//!     latency, timed by one clock in this process (goal: p99 < 50 ms).
+//!     latency, timed by one clock in this process (goal: p99 < 50 ms). Then as many reactions
+//!     (HEARTH_BENCH_FANOUT_REACTIONS, default 200) at the same rate, on and off one message:
+//!     `reaction_changed` deliveries and their latency (goal: p99 <= 50 ms).
 //!  3. Stored messages: HEARTH_BENCH_WRITERS sockets (default 16, in 2-person chats) post with
 //!     nonces as fast as acks return (32 in flight each) for HEARTH_BENCH_SECS (default 5); acks a
 //!     second, cross-checked by paging `/chat/messages` with `after` (goal: 5,000/s on SQLite).
 //!
-//! Phases 1 and 2 run on SQLite only, phase 3 on SQLite and PostgreSQL (HEARTH_TEST_POSTGRES_URL);
+//!  4. A page of history: HEARTH_BENCH_HISTORY_READS (default 1,000) reads, one at a time, of the
+//!     latest 50 of 300 messages, every other one a reply and the latest 100 with 3 reactions each
+//!     (a build without them stores plain messages: the page as it was); p50/p99 (goal: within 2x
+//!     of the page without them).
+//!
+//! Phases 1 and 2 run on SQLite only, phases 3 and 4 on SQLite and PostgreSQL (HEARTH_TEST_POSTGRES_URL);
 //! HEARTH_BENCH_BACKENDS=sqlite limits phase 3, HEARTH_BENCH_PHASES=1,3 picks phases, and
 //! HEARTH_BENCH_BASELINE=<an earlier hearth binary> runs each phase on it too, before this build.
 //! `cargo bench -p server --bench live` (builds this and the `hearth` binary in release). Signing
@@ -212,7 +219,9 @@ async fn open_socket(url: &str, token: &str) -> anyhow::Result<(Ws, Vec<String>)
     // Small read buffers keep this process lean with 10,000 sockets (the server's are its own).
     let config = WebSocketConfig::default().read_buffer_size(16 * 1024);
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
-    ws.send(Message::text(json!({"type": "auth", "token": token}).to_string())).await?;
+    // Declares reactions, as the browser app does (a build without them ignores the field).
+    let auth = json!({"type": "auth", "token": token, "capabilities": ["replies", "reactions"]});
+    ws.send(Message::text(auth.to_string())).await?;
     let ack = next_json(&mut ws).await?;
     ensure!(ack["type"] == "auth_ack" && ack["status"] == "ok", "auth answered {ack}");
     let online = next_json(&mut ws).await?;
@@ -268,7 +277,7 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 async fn run(soft_before: u64, nofile: u64) -> anyhow::Result<()> {
-    let phases = std::env::var("HEARTH_BENCH_PHASES").unwrap_or_else(|_| "1,2,3".into());
+    let phases = std::env::var("HEARTH_BENCH_PHASES").unwrap_or_else(|_| "1,2,3,4".into());
     let backends = std::env::var("HEARTH_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
     let builds = builds()?;
     let mut rows: Vec<Vec<Row>> = builds.iter().map(|_| Vec::new()).collect();
@@ -291,7 +300,11 @@ async fn run(soft_before: u64, nofile: u64) -> anyhow::Result<()> {
             }
         }
     }
-    if phases.contains('3') {
+    // Phases 3 and 4: one server per backend and build.
+    for (phase, metric) in [("3", "stored messages"), ("4", "history page")] {
+        if !phases.contains(phase) {
+            continue;
+        }
         for backend in [Backend::Sqlite, Backend::Postgres] {
             let name = if backend == Backend::Sqlite { "sqlite" } else { "postgres" };
             if !backends.contains(name) {
@@ -299,12 +312,16 @@ async fn run(soft_before: u64, nofile: u64) -> anyhow::Result<()> {
             }
             for (build, rows) in builds.iter().zip(&mut rows) {
                 println!("\n== {} ({}) ==", build.label, build.binary.display());
-                if let Err(e) = throughput(build, backend, name, rows).await {
+                let result = match phase {
+                    "3" => throughput(build, backend, name, rows).await,
+                    _ => history_page(build, backend, name, rows).await,
+                };
+                if let Err(e) = result {
                     println!("  FAILED: {e:#}");
                     rows.push(Row {
-                        phase: "3",
+                        phase,
                         backend: name,
-                        metric: "stored messages".into(),
+                        metric: metric.into(),
                         value: format!("failed: {e}"),
                         goal: "",
                         verdict: "FAILED",
@@ -478,6 +495,33 @@ async fn idle_and_fanout(build: &Build, phases: &str, nofile: u64, rows: &mut Ve
                     value: format!("{:.2} ms", ms(fan.max)),
                     goal: "",
                     verdict: "",
+                });
+                println!(
+                    "  reactions: {} sent, {} of {} delivered; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                    fan.reactions_sent,
+                    fan.reactions_delivered,
+                    fan.reactions_sent * fan.subscribed,
+                    ms(fan.reaction_p50),
+                    ms(fan.reaction_p99),
+                    ms(fan.reaction_max)
+                );
+                let all_reactions =
+                    fan.reactions_sent > 0 && fan.reactions_delivered == fan.reactions_sent * fan.subscribed;
+                rows.push(Row {
+                    phase: "2",
+                    backend: "sqlite",
+                    metric: "reaction deliveries received / expected".into(),
+                    value: format!("{} / {}", fan.reactions_delivered, fan.reactions_sent * fan.subscribed),
+                    goal: "all",
+                    verdict: verdict(all_reactions),
+                });
+                rows.push(Row {
+                    phase: "2",
+                    backend: "sqlite",
+                    metric: "reaction-to-delivery p50 / p99".into(),
+                    value: format!("{:.2} / {:.2} ms", ms(fan.reaction_p50), ms(fan.reaction_p99)),
+                    goal: "p99 <= 50 ms",
+                    verdict: verdict(all_reactions && fan.reaction_p99 <= 50_000),
                 });
             }
             Err(e) => {
@@ -673,6 +717,12 @@ struct FanOut {
     all_p50: u64,
     all_p99: u64,
     cpu: String,
+    /// Reactions toggled on one message of the group, and their `reaction_changed` deliveries.
+    reactions_sent: usize,
+    reactions_delivered: usize,
+    reaction_p50: u64,
+    reaction_p99: u64,
+    reaction_max: u64,
     notes: Notes,
 }
 
@@ -684,6 +734,7 @@ struct FanCounters {
     delivered: AtomicUsize,
     presence: AtomicUsize,
     last_delivery_us: AtomicU64,
+    reactions_delivered: AtomicUsize,
 }
 
 async fn fanout_phase(
@@ -699,6 +750,10 @@ async fn fanout_phase(
     ensure!(status == 201, "create-group: {status} {reply}");
     let chat_id = reply["chatID"].as_i64().context("chatID")?;
 
+    let reactions: usize = env_num("HEARTH_BENCH_FANOUT_REACTIONS", 200);
+    // When the sender sent reaction k, by the clock every receiver reads: the k-th
+    // `reaction_changed` a receiver gets answers the k-th reaction (one sender, one chat, in order).
+    let reaction_sent: Arc<Vec<AtomicU64>> = Arc::new((0..reactions).map(|_| AtomicU64::new(0)).collect());
     let counters = Arc::new(FanCounters::default());
     let notes = Arc::new(Notes::default());
     let stop = CancellationToken::new();
@@ -708,8 +763,10 @@ async fn fanout_phase(
     for account in accounts {
         let (url, token) = (server.ws_url.clone(), account.token.clone());
         let (counters, notes, stop, gate) = (counters.clone(), notes.clone(), stop.clone(), gate.clone());
+        let reaction_sent = reaction_sent.clone();
         receivers.push(tokio::spawn(async move {
             let mut seen: Vec<(u32, u32)> = Vec::new();
+            let mut reacted: Vec<u32> = Vec::new();
             let permit = gate.acquire_owned().await;
             let opened = async {
                 let (mut ws, _) = open_socket(&url, &token).await?;
@@ -723,11 +780,11 @@ async fn fanout_phase(
                 Ok(Ok(ws)) => ws,
                 Ok(Err(e)) => {
                     notes.add(format!("receiver failed to open: {e}"));
-                    return seen;
+                    return (seen, reacted);
                 }
                 Err(_) => {
                     notes.add("receiver open timed out");
-                    return seen;
+                    return (seen, reacted);
                 }
             };
             counters.online.fetch_add(1, Ordering::Relaxed);
@@ -776,6 +833,11 @@ async fn fanout_phase(
                             counters.last_delivery_us.fetch_max(at, Ordering::Relaxed);
                         }
                     }
+                    "reaction_changed" => {
+                        let sent = reaction_sent.get(reacted.len()).map_or(0, |t| t.load(Ordering::Relaxed));
+                        reacted.push(at.saturating_sub(sent) as u32);
+                        counters.reactions_delivered.fetch_add(1, Ordering::Relaxed);
+                    }
                     "user_status" => {
                         counters.presence.fetch_add(1, Ordering::Relaxed);
                     }
@@ -783,7 +845,7 @@ async fn fanout_phase(
                     _ => {}
                 }
             }
-            seen
+            (seen, reacted)
         }));
     }
     let n = accounts.len();
@@ -811,8 +873,11 @@ async fn fanout_phase(
     let (ws, _) = open_socket(&server.ws_url, &accounts[0].token).await?;
     let (mut sink, mut stream) = ws.split();
     let acked = Arc::new(AtomicUsize::new(0));
+    // The first warm-up message: the one the reactions go on.
+    let reacted_message = Arc::new(std::sync::atomic::AtomicI64::new(0));
     let ack_reader = {
         let (acked, notes, stop) = (acked.clone(), notes.clone(), stop.clone());
+        let reacted_message = reacted_message.clone();
         tokio::spawn(async move {
             loop {
                 let next = tokio::select! {
@@ -826,6 +891,9 @@ async fn fanout_phase(
                         match frame["type"].as_str().unwrap_or_default() {
                             "ack" if frame["nonce"].as_str().is_some_and(|n| n.starts_with('f')) => {
                                 acked.fetch_add(1, Ordering::Relaxed);
+                            }
+                            "ack" if frame["nonce"] == "warm0" => {
+                                reacted_message.store(frame["messageID"].as_i64().unwrap_or(0), Ordering::Relaxed);
                             }
                             "error" => notes.add(format!("sender got error: {}", frame["message"])),
                             _ => {}
@@ -880,13 +948,43 @@ async fn fanout_phase(
     let cpu = cpu.describe();
     wait_until(Duration::from_secs(5), || acked.load(Ordering::Relaxed) >= sent).await;
 
+    // Reactions at the same rate, on and off again on one message: every one is a change, so
+    // every one reaches every member (only the frame's size differs from a new message's).
+    let message_id = reacted_message.load(Ordering::Relaxed);
+    let mut reactions_sent = 0;
+    if message_id > 0 && reactions > 0 {
+        let start = tokio::time::Instant::now();
+        for (k, sent_at) in reaction_sent.iter().enumerate() {
+            tokio::time::sleep_until(start + Duration::from_secs_f64(k as f64 / rate)).await;
+            let kind = if k % 2 == 0 { "add_reaction" } else { "remove_reaction" };
+            let frame = json!({"type": kind, "chatID": chat_id, "messageID": message_id, "emoji": "👍"});
+            sent_at.store(now_us(), Ordering::Relaxed);
+            sink.send(Message::text(frame.to_string())).await?;
+            reactions_sent += 1;
+        }
+        let expected = reactions_sent * subscribed;
+        let done =
+            wait_until(Duration::from_secs(15), || counters.reactions_delivered.load(Ordering::Relaxed) >= expected)
+                .await;
+        if !done {
+            notes.add(format!(
+                "reaction deliveries missing 15 s after the last: {} (a build without reactions delivers none)",
+                expected.saturating_sub(counters.reactions_delivered.load(Ordering::Relaxed))
+            ));
+        }
+    } else {
+        notes.add("no id for the warm-up message: reactions not measured");
+    }
+
     stop.cancel();
     let _ = sink.close().await;
     let _ = ack_reader.await;
     let mut latencies = Vec::new();
     let mut slowest = vec![0u64; messages];
+    let mut reaction_latencies = Vec::new();
     let joined = tokio::time::timeout(Duration::from_secs(60), futures_util::future::join_all(receivers)).await;
-    for seen in joined.context("receivers did not stop within 60 s")?.into_iter().flatten() {
+    for (seen, reacted) in joined.context("receivers did not stop within 60 s")?.into_iter().flatten() {
+        reaction_latencies.extend(reacted.into_iter().map(u64::from));
         for (seq, latency) in seen {
             latencies.push(u64::from(latency));
             if let Some(slot) = slowest.get_mut(seq as usize) {
@@ -896,6 +994,7 @@ async fn fanout_phase(
     }
     latencies.sort_unstable();
     slowest.sort_unstable();
+    reaction_latencies.sort_unstable();
     let delivered = latencies.len();
     let acked = acked.load(Ordering::Relaxed);
     let notes = Arc::try_unwrap(notes).unwrap_or_default();
@@ -916,6 +1015,11 @@ async fn fanout_phase(
         all_p50: percentile(&slowest, 0.50),
         all_p99: percentile(&slowest, 0.99),
         cpu,
+        reactions_sent,
+        reactions_delivered: reaction_latencies.len(),
+        reaction_p50: percentile(&reaction_latencies, 0.50),
+        reaction_p99: percentile(&reaction_latencies, 0.99),
+        reaction_max: reaction_latencies.last().copied().unwrap_or_default(),
         notes,
     })
 }
@@ -1135,6 +1239,93 @@ async fn throughput(build: &Build, backend: Backend, name: &'static str, rows: &
         metric: "ack latency p50 / p99".into(),
         value: format!("{:.2} / {:.2} ms", ms(percentile(&latencies, 0.50)), ms(percentile(&latencies, 0.99))),
         goal: "",
+        verdict: "",
+    });
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Phase 4: a page of history with replies and reactions
+
+/// Messages in the chat whose latest page is read.
+const HISTORY_MESSAGES: usize = 300;
+const HISTORY_PAGE: i64 = 50;
+
+async fn history_page(build: &Build, backend: Backend, name: &'static str, rows: &mut Vec<Row>) -> anyhow::Result<()> {
+    let reads: usize = env_num("HEARTH_BENCH_HISTORY_READS", 1000);
+    println!(
+        "Phase 4 ({name}): {HISTORY_MESSAGES} messages, every other one a reply, the latest 100 with 3 reactions each; \
+         {reads} reads of the latest {HISTORY_PAGE}, one at a time"
+    );
+    let server = Server::start(build, backend, "bench-history").await?;
+    let http = reqwest::Client::new();
+    let accounts = create_accounts(&http, &server.base, "hist", 0..3).await?;
+    let names: Vec<&str> = accounts[1..].iter().map(|a| a.name.as_str()).collect();
+    let body = json!({"session_token": accounts[0].token, "name": "history", "members": names});
+    let (status, reply) = post(&http, &format!("{}/chat/create-group", server.base), body).await?;
+    ensure!(status == 201, "create-group: {status} {reply}");
+    let chat_id = reply["chatID"].as_i64().context("chatID")?;
+
+    // A build without replies or reactions ignores `reply_to` and has no reaction route: its
+    // page is the same 50 messages without them, which is the "today" the goal compares with.
+    let mut ids: Vec<i64> = Vec::new();
+    for i in 0..HISTORY_MESSAGES {
+        let author = &accounts[i % accounts.len()];
+        let reply_to = (i % 2 == 1).then(|| ids[i / 2]);
+        let text = format!("message {i}: the quick brown fox jumps over the lazy dog, again and again");
+        let body = json!({"session_token": author.token, "chatID": chat_id, "text": text, "reply_to": reply_to});
+        let (status, reply) = post(&http, &format!("{}/chat/post-message", server.base), body).await?;
+        ensure!(status == 201, "post-message: {status} {reply}");
+        ids.push(reply["messageID"].as_i64().context("messageID")?);
+    }
+    let mut reactions = 0;
+    for &message_id in &ids[ids.len() - 100..] {
+        for (account, emoji) in accounts.iter().zip(["👍", "🎉", "❤️"]) {
+            let body =
+                json!({"session_token": account.token, "chatID": chat_id, "messageID": message_id, "emoji": emoji});
+            let (status, _) = post(&http, &format!("{}/chat/add-reaction", server.base), body).await?;
+            reactions += usize::from(status == 200);
+        }
+    }
+    let url = format!("{}/chat/messages", server.base);
+    let body = json!({"session_token": accounts[1].token, "chatID": chat_id, "limit": HISTORY_PAGE});
+    let (status, page) = post(&http, &url, body.clone()).await?;
+    ensure!(status == 200, "/chat/messages: {status} {page}");
+    let shown = page["messages"].as_array().context("messages")?;
+    let with_replies = shown.iter().filter(|m| m.get("reply_to").is_some()).count();
+    let with_reactions = shown.iter().filter(|m| m.get("reactions").is_some()).count();
+    println!(
+        "  {reactions} reactions stored; the page shows {} messages, {with_replies} with a quote, {with_reactions} with reactions",
+        shown.len()
+    );
+    for _ in 0..20 {
+        post(&http, &url, body.clone()).await?;
+    }
+    let cpu = CpuWindow::start(&server);
+    let mut latencies = Vec::with_capacity(reads);
+    for _ in 0..reads {
+        let started = now_us();
+        let (status, _) = post(&http, &url, body.clone()).await?;
+        ensure!(status == 200, "/chat/messages: {status}");
+        latencies.push(now_us() - started);
+    }
+    latencies.sort_unstable();
+    let (p50, p99) = (percentile(&latencies, 0.50), percentile(&latencies, 0.99));
+    println!("  page of {HISTORY_PAGE}: p50 {:.2} ms, p99 {:.2} ms; CPU {}", ms(p50), ms(p99), cpu.describe());
+    rows.push(Row {
+        phase: "4",
+        backend: name,
+        metric: format!("page of {HISTORY_PAGE}: quotes / reactions shown"),
+        value: format!("{with_replies} / {with_reactions}"),
+        goal: "",
+        verdict: "",
+    });
+    rows.push(Row {
+        phase: "4",
+        backend: name,
+        metric: format!("page of {HISTORY_PAGE}: p50 / p99"),
+        value: format!("{:.2} / {:.2} ms", ms(p50), ms(p99)),
+        goal: "<= 2x before",
         verdict: "",
     });
     Ok(())

@@ -3,11 +3,13 @@
 
 use app::api::error::{codes, ApiError, NchatError};
 use app::api::messages::{
-    nchat_reactions, MessageReactions, NchatReaction, ReactionAdded, ReactionRemoved, ReactionToggled,
+    nchat_reactions, EditHistory, EditUser, HistoryQuery, MessageReactions, NchatEdit, NchatReaction, PinStatus,
+    ReactionAdded, ReactionRemoved, ReactionToggled,
 };
 use app::api::nchat::Success;
-use app::domain::reactions;
 use app::domain::sessions::Caller;
+use app::domain::store::rfc3339;
+use app::domain::{edits, pins, reactions};
 use app::domain::{AppState, DomainError};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -47,15 +49,41 @@ fn reaction_input(caller: &Caller, body: &[u8], query: Option<String>) -> Result
             }
             Some(_) => return Err(invalid("emoji must be a string.")),
         }
-        let own_id = caller.user_id.to_string();
-        match body.get("userId") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(id)) if *id == own_id => {}
-            Some(Value::Number(id)) if id.to_string() == own_id => {}
-            Some(_) => return Err(ApiError::new(403, codes::FORBIDDEN, "You can only react as yourself.")),
-        }
+        check_own_id(caller, &body, "You can only react as yourself.")?;
     }
     emoji.ok_or_else(|| invalid("emoji is required."))
+}
+
+/// nchat's clients name themselves as `userId`: someone else's id is refused.
+fn check_own_id(caller: &Caller, body: &Value, refusal: &str) -> Result<(), ApiError> {
+    let own_id = caller.user_id.to_string();
+    match body.get("userId") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(id)) if *id == own_id => Ok(()),
+        Some(Value::Number(id)) if id.to_string() == own_id => Ok(()),
+        Some(_) => Err(ApiError::new(403, codes::FORBIDDEN, refusal)),
+    }
+}
+
+/// The message's chat, for the caller; a `channelId` sent along must be that chat.
+async fn chat_checked(state: &AppState, caller: &Caller, message_id: i64, body: &[u8]) -> Result<i64, ApiError> {
+    let chat_id = reactions::chat_of_message(state, caller, message_id).await.map_err(ApiError::nchat)?;
+    if body.is_empty() {
+        return Ok(chat_id);
+    }
+    let body: Value =
+        serde_json::from_slice(body).map_err(|_| ApiError::bad_request("Request body must be a JSON object."))?;
+    check_own_id(caller, &body, "You can only pin as yourself.")?;
+    let named = match body.get("channelId") {
+        None | Some(Value::Null) => return Ok(chat_id),
+        Some(Value::String(id)) => id.clone(),
+        Some(Value::Number(id)) => id.to_string(),
+        Some(_) => String::new(),
+    };
+    if named != chat_id.to_string() {
+        return Err(ApiError::nchat(DomainError::invalid("channelId", "channelId is not the message's channel.")));
+    }
+    Ok(chat_id)
 }
 
 /// What a write to a message's reactions asks for.
@@ -147,6 +175,92 @@ pub async fn toggle_reaction(
         let emoji = reaction_input(&caller, &body, None)?;
         let (on, reactions) = change(&state, &caller, &id, &emoji, Change::Toggle).await?;
         Ok((StatusCode::OK, ReactionToggled { action: if on { "added" } else { "removed" }.into(), reactions }))
+    };
+    answer(result.await)
+}
+
+async fn pin_status(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    body: &[u8],
+    change: Option<bool>,
+) -> Result<PinStatus, ApiError> {
+    let message_id = message_id(raw_id)?;
+    let chat_id = chat_checked(state, caller, message_id, body).await?;
+    let is_pinned = match change {
+        Some(pinned) => pins::set_pinned(state, caller, chat_id, message_id, pinned).await.map_err(ApiError::nchat)?,
+        None => pins::is_pinned(state, caller, chat_id, message_id).await.map_err(ApiError::nchat)?,
+    };
+    Ok(PinStatus { message_id: message_id.to_string(), channel_id: chat_id.to_string(), is_pinned })
+}
+
+/// `GET /api/messages/{id}/pin`: `{isPinned, messageId, channelId}`.
+pub async fn pin_get(State(state): State<AppState>, NchatPath(id): NchatPath<String>, caller: Caller) -> Response {
+    answer(pin_status(&state, &caller, &id, &[], None).await.map(|status| (StatusCode::OK, status)))
+}
+
+/// `POST /api/messages/{id}/pin {channelId?, userId?}`: 201, pinned for everyone in the chat.
+pub async fn pin_post(
+    State(state): State<AppState>,
+    NchatPath(id): NchatPath<String>,
+    caller: Caller,
+    body: Bytes,
+) -> Response {
+    answer(pin_status(&state, &caller, &id, &body, Some(true)).await.map(|status| (StatusCode::CREATED, status)))
+}
+
+/// `DELETE /api/messages/{id}/pin`: unpinned.
+pub async fn pin_delete(
+    State(state): State<AppState>,
+    NchatPath(id): NchatPath<String>,
+    caller: Caller,
+    body: Bytes,
+) -> Response {
+    answer(pin_status(&state, &caller, &id, &body, Some(false)).await.map(|status| (StatusCode::OK, status)))
+}
+
+/// `GET /api/messages/{id}/history?limit=&offset=`: nchat's `{edits, totalCount, hasMore}`.
+pub async fn history(
+    State(state): State<AppState>,
+    NchatPath(id): NchatPath<String>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let result = async {
+        let message_id = message_id(&id)?;
+        let params = query_params(query);
+        let number = |field: &'static str| -> Result<Option<i64>, ApiError> {
+            match params.get(field) {
+                None => Ok(None),
+                Some(raw) => raw.parse().map(Some).map_err(|_| {
+                    ApiError::nchat(DomainError::invalid(field, format!("{field} must be a whole number.")))
+                }),
+            }
+        };
+        let page = HistoryQuery { limit: number("limit")?, offset: number("offset")? };
+        let chat_id = reactions::chat_of_message(&state, &caller, message_id).await.map_err(ApiError::nchat)?;
+        let (list, total) = edits::history(&state, &caller, chat_id, message_id, page.limit, page.offset)
+            .await
+            .map_err(ApiError::nchat)?;
+        let shown = page.offset.unwrap_or(0) + list.len() as i64;
+        let edits = list
+            .into_iter()
+            .map(|edit| NchatEdit {
+                id: edit.id.to_string(),
+                message_id: message_id.to_string(),
+                editor_id: edit.editor_id.to_string(),
+                previous_content: edit.previous_body,
+                new_content: edit.new_body,
+                edited_at: rfc3339(edit.edited_at),
+                editor: EditUser {
+                    id: edit.editor_id.to_string(),
+                    username: edit.editor,
+                    display_name: edit.editor_display_name,
+                },
+            })
+            .collect();
+        Ok((StatusCode::OK, EditHistory { edits, total_count: total, has_more: shown < total }))
     };
     answer(result.await)
 }

@@ -218,6 +218,10 @@ pub fn routes() -> Vec<Route> {
         call::<chats::PostMessage>(CHATS, "Post a message", Token).created(),
         call::<chats::AddReaction>(CHATS, "React to a message with an emoji", Token),
         call::<chats::RemoveReaction>(CHATS, "Take a reaction back", Token),
+        call::<chats::PinMessage>(CHATS, "Pin a message for everyone in the chat", Token),
+        call::<chats::UnpinMessage>(CHATS, "Unpin a message", Token),
+        call::<chats::PinnedMessages>(CHATS, "A chat's pinned messages, the latest first", Token),
+        call::<chats::MessageHistory>(CHATS, "A message's edits, oldest first", Token),
         call::<chats::MarkRead>(CHATS, "Mark a chat read up to a message", Token),
         call::<chats::ArchiveChat>(CHATS, "Archive a chat", Token),
         call::<chats::UnarchiveChat>(CHATS, "Un-archive a chat", Token),
@@ -314,6 +318,19 @@ pub fn routes() -> Vec<Route> {
         axum_route(Method::PATCH, "/api/messages/{id}/reactions", MESSAGES, "Toggle a reaction", Bearer)
             .fields::<messages::ReactionInput>()
             .replies::<nchat::Success<messages::ReactionToggled>>(),
+        axum_route(Method::GET, "/api/messages/{id}/pin", MESSAGES, "Whether a message is pinned", Bearer)
+            .replies::<nchat::Success<messages::PinStatus>>(),
+        axum_route(Method::POST, "/api/messages/{id}/pin", MESSAGES, "Pin a message", Bearer)
+            .fields::<messages::PinInput>()
+            .replies::<nchat::Success<messages::PinStatus>>()
+            .created(),
+        axum_route(Method::DELETE, "/api/messages/{id}/pin", MESSAGES, "Unpin a message", Bearer)
+            .fields::<messages::PinInput>()
+            .json_body()
+            .replies::<nchat::Success<messages::PinStatus>>(),
+        axum_route(Method::GET, "/api/messages/{id}/history", MESSAGES, "A message's edits, oldest first", Bearer)
+            .fields::<messages::HistoryQuery>()
+            .replies::<nchat::Success<messages::EditHistory>>(),
         axum_route(Method::DELETE, "/api/webhooks/{id}", WEBHOOKS, "Delete a webhook", Bearer)
             .replies::<nchat::Success<webhooks::RevokedWebhook>>(),
         axum_route(Method::GET, "/api/webhook/{id}", WEBHOOKS, "A webhook's info (token as ?token=)", Open)

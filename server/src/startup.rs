@@ -170,6 +170,11 @@ fn upload_and_webhook_routes(state: AppState) -> Router<LeptosOptions> {
                 .delete(crate::messages::remove_reaction)
                 .patch(crate::messages::toggle_reaction),
         )
+        .route(
+            "/api/messages/{id}/pin",
+            get(crate::messages::pin_get).post(crate::messages::pin_post).delete(crate::messages::pin_delete),
+        )
+        .route("/api/messages/{id}/history", get(crate::messages::history))
         .with_state(state)
 }
 

@@ -12,7 +12,7 @@ use super::ids::Id;
 use super::request::{caller, set_status, state};
 use super::ws::{ChatMessage, Reaction};
 #[cfg(feature = "ssr")]
-use crate::domain::{chats, reactions};
+use crate::domain::{chats, edits, pins, reactions};
 
 /// The longest message any surface takes, in characters: the server's rule (`domain::chats`)
 /// and the browser's check before sending share it.
@@ -79,6 +79,54 @@ pub struct ReactionsReply {
     pub message_id: i64,
     /// The message's reactions after the change.
     pub reactions: Vec<Reaction>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PinnedReply {
+    #[serde(rename = "chatID")]
+    pub chat_id: i64,
+    #[serde(rename = "messageID")]
+    pub message_id: i64,
+    pub pinned: bool,
+}
+
+/// A pinned message, who pinned it and when (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PinnedMessage {
+    pub message: ChatMessage,
+    pub pinned_by: String,
+    pub pinned_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PinsReply {
+    /// The latest pinned first.
+    pub pins: Vec<PinnedMessage>,
+}
+
+/// One edit of a message: the text before and after, who made it and when (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MessageEdit {
+    pub username: String,
+    pub previous: String,
+    pub message: String,
+    pub edited_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HistoryReply {
+    #[serde(rename = "chatID")]
+    pub chat_id: i64,
+    #[serde(rename = "messageID")]
+    pub message_id: i64,
+    /// Oldest first.
+    pub edits: Vec<MessageEdit>,
+    pub total: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -283,4 +331,82 @@ pub async fn remove_reaction(
     emoji: String,
 ) -> Result<ReactionsReply, ChatCliError> {
     react(chat_id, message_id, &emoji, false).await
+}
+
+#[cfg(feature = "ssr")]
+async fn pin(chat_id: Id, message_id: Id, pinned: bool) -> Result<PinnedReply, ChatCliError> {
+    let state = state()?;
+    let caller = caller(&state).await?;
+    let pinned = pins::set_pinned(&state, &caller, chat_id.0, message_id.0, pinned).await?;
+    Ok(PinnedReply { chat_id: chat_id.0, message_id: message_id.0, pinned })
+}
+
+/// Pins a message for everyone in the chat, as `pin_message` does on the WebSocket.
+#[server(prefix = "/chat", endpoint = "pin-message", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn pin_message(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    #[server(rename = "messageID")] message_id: Id,
+) -> Result<PinnedReply, ChatCliError> {
+    pin(chat_id, message_id, true).await
+}
+
+#[server(prefix = "/chat", endpoint = "unpin-message", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn unpin_message(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    #[server(rename = "messageID")] message_id: Id,
+) -> Result<PinnedReply, ChatCliError> {
+    pin(chat_id, message_id, false).await
+}
+
+/// The chat's pinned messages, the latest pinned first.
+#[server(prefix = "/chat", endpoint = "pins", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn pinned_messages(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+) -> Result<PinsReply, ChatCliError> {
+    use crate::domain::store::rfc3339;
+    let state = state()?;
+    let caller = caller(&state).await?;
+    let pins = pins::pinned(&state, &caller, chat_id.0).await?;
+    Ok(PinsReply {
+        pins: pins
+            .into_iter()
+            .map(|pin| PinnedMessage {
+                message: ChatMessage::from(pin.message),
+                pinned_by: pin.pinned_by,
+                pinned_at: rfc3339(pin.pinned_at),
+            })
+            .collect(),
+    })
+}
+
+/// A message's edits, oldest first (`limit` 1–100, default 50; `offset`).
+#[server(prefix = "/chat", endpoint = "message-history", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn message_history(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    #[server(rename = "messageID")] message_id: Id,
+    limit: Option<i64>,
+    offset: Option<i64>,
+) -> Result<HistoryReply, ChatCliError> {
+    use crate::domain::store::rfc3339;
+    let state = state()?;
+    let caller = caller(&state).await?;
+    let (list, total) = edits::history(&state, &caller, chat_id.0, message_id.0, limit, offset).await?;
+    Ok(HistoryReply {
+        chat_id: chat_id.0,
+        message_id: message_id.0,
+        edits: list
+            .into_iter()
+            .map(|edit| MessageEdit {
+                username: edit.editor,
+                previous: edit.previous_body,
+                message: edit.new_body,
+                edited_at: rfc3339(edit.edited_at),
+            })
+            .collect(),
+        total,
+    })
 }

@@ -88,3 +88,71 @@ pub fn nchat_reactions(reactions: &[crate::domain::reactions::EmojiReactions], c
         })
         .collect()
 }
+
+/// The body of `POST` and `DELETE /api/messages/{id}/pin`: nchat's client sends the channel
+/// (checked when given) and itself as `userId` (must be the caller).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PinInput {
+    #[serde(rename = "channelId", default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub channel_id: Option<Value>,
+    #[serde(rename = "userId", default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub user_id: Option<Value>,
+}
+
+/// Whether a message is pinned (nchat's `GET …/pin`, and the answer to pinning and unpinning).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PinStatus {
+    #[serde(rename = "messageId")]
+    pub message_id: String,
+    #[serde(rename = "channelId")]
+    pub channel_id: String,
+    #[serde(rename = "isPinned")]
+    pub is_pinned: bool,
+}
+
+/// `GET /api/messages/{id}/history`'s query.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct HistoryQuery {
+    /// 1–100, default 50.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EditUser {
+    pub id: String,
+    pub username: String,
+    #[serde(rename = "displayName")]
+    pub display_name: String,
+}
+
+/// nchat's MessageEdit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NchatEdit {
+    pub id: String,
+    pub message_id: String,
+    pub editor_id: String,
+    pub previous_content: String,
+    pub new_content: String,
+    /// RFC 3339.
+    pub edited_at: String,
+    pub editor: EditUser,
+}
+
+/// nchat's EditHistoryResult: oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EditHistory {
+    pub edits: Vec<NchatEdit>,
+    pub total_count: i64,
+    pub has_more: bool,
+}

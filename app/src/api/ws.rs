@@ -34,6 +34,10 @@ pub struct ChatMessage {
     /// On the WebSocket only for clients that declared the `reactions` capability.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// Hearth's addition: true while the message is pinned in its chat; absent otherwise. On the
+    /// WebSocket only for clients that declared the `pins` capability.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
 }
 
 impl ChatMessage {
@@ -44,6 +48,9 @@ impl ChatMessage {
         }
         if !capabilities.reactions {
             self.reactions = Vec::new();
+        }
+        if !capabilities.pins {
+            self.pinned = false;
         }
         self
     }
@@ -83,25 +90,27 @@ pub struct Capabilities {
     pub replies: bool,
     /// `reactions` on messages, and `reaction_changed` frames.
     pub reactions: bool,
+    /// `pinned` on messages, and `pin_changed` frames.
+    pub pins: bool,
 }
 
 impl Capabilities {
     /// Every capability this server has, as clients name them.
-    pub const KNOWN: &'static [&'static str] = &["replies", "reactions"];
+    pub const KNOWN: &'static [&'static str] = &["replies", "reactions", "pins"];
 
     /// Reads a client's list; names this server does not know are left out.
     pub fn from_names(names: &[String]) -> Capabilities {
         let has = |name: &str| names.iter().any(|n| n == name);
-        Capabilities { replies: has("replies"), reactions: has("reactions") }
+        Capabilities { replies: has("replies"), reactions: has("reactions"), pins: has("pins") }
     }
 
     pub fn all() -> Capabilities {
-        Capabilities { replies: true, reactions: true }
+        Capabilities { replies: true, reactions: true, pins: true }
     }
 
     /// The names of what is on, for `auth_ack`.
     pub fn names(self) -> Vec<String> {
-        let on = [self.replies, self.reactions];
+        let on = [self.replies, self.reactions, self.pins];
         Capabilities::KNOWN.iter().zip(on).filter(|(_, on)| *on).map(|(name, _)| name.to_string()).collect()
     }
 }
@@ -122,6 +131,7 @@ impl From<crate::domain::chats::Message> for ChatMessage {
             attachments: m.attachments.into_iter().map(super::files::FileAttachment::from).collect(),
             reply_to: m.parent,
             reactions: m.reactions,
+            pinned: m.pinned_at.is_some(),
         }
     }
 }
@@ -190,6 +200,20 @@ pub enum ClientFrame {
         message_id: Id,
         emoji: String,
     },
+    /// Hearth's addition: pins a message of the chat for everyone in it.
+    PinMessage {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+        #[serde(rename = "messageID")]
+        message_id: Id,
+    },
+    /// Hearth's addition: unpins it.
+    UnpinMessage {
+        #[serde(rename = "chatID")]
+        chat_id: Id,
+        #[serde(rename = "messageID")]
+        message_id: Id,
+    },
     /// Sent per keystroke by ChatCLI's client: past the socket's budget it is dropped, not refused.
     Typing {
         #[serde(rename = "chatID")]
@@ -230,6 +254,8 @@ const CLIENT_FRAME_TYPES: &[&str] = &[
     "delete_msg",
     "add_reaction",
     "remove_reaction",
+    "pin_message",
+    "unpin_message",
     "typing",
     "chat_created",
     "call_invite",
@@ -307,6 +333,15 @@ pub enum ServerFrame {
         added: bool,
         reactions: Vec<Reaction>,
     },
+    /// A message was pinned or unpinned. Only for clients that declared the `pins` capability.
+    PinChanged {
+        #[serde(rename = "chatID")]
+        chat_id: i64,
+        #[serde(rename = "messageID")]
+        message_id: i64,
+        pinned: bool,
+        username: String,
+    },
     /// The `post_msg` with this nonce is stored as `messageID`.
     Ack {
         nonce: String,
@@ -370,6 +405,7 @@ mod tests {
             attachments: Vec::new(),
             reply_to: None,
             reactions: Vec::new(),
+            pinned: false,
         };
         let json: Value = serde_json::from_str(&ServerFrame::NewMessage(message).to_json()).unwrap();
         assert_eq!(json["type"], "new_message");

@@ -70,6 +70,8 @@ pub struct Message {
     pub deleted_at: Option<i64>,
     /// The id of the message this one answers, if any.
     pub reply_to: Option<i64>,
+    /// When the message was pinned in its chat, if it is.
+    pub pinned_at: Option<i64>,
     /// Files attached by `/api/upload/complete`; none for most messages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[sqlx(skip)]
@@ -83,9 +85,12 @@ pub struct Message {
     pub reactions: Vec<Reaction>,
 }
 
-/// A `Message`'s columns (files, parents and reactions are read apart, by `complete`).
+/// A `Message`'s columns (files, parents and reactions are read apart, by `complete`), and the
+/// tables they come from.
 const MESSAGE_COLUMNS: &str =
-    "m.id, m.chat_id, m.user_id, u.username, m.body, m.created_at, m.edited_at, m.deleted_at, m.reply_to";
+    "m.id, m.chat_id, m.user_id, u.username, m.body, m.created_at, m.edited_at, m.deleted_at, m.reply_to, \
+     p.pinned_at";
+const MESSAGE_FROM: &str = "messages m JOIN users u ON u.id = m.user_id LEFT JOIN pins p ON p.message_id = m.id";
 
 /// Reads what a page of messages shows beside their own rows, one query for each kind whatever
 /// the page's length: attached files, the previews of the messages they answer, reactions.
@@ -157,14 +162,14 @@ pub(crate) fn ensure_can_write(caller: &Caller) -> DomainResult<()> {
 }
 
 #[derive(sqlx::FromRow)]
-struct Membership {
+pub(crate) struct Membership {
     #[sqlx(try_from = "String")]
     kind: ChatKind,
     creator_id: i64,
 }
 
 /// The chat as the caller may see it, or "Chat not found." for strangers.
-async fn membership(state: &AppState, chat_id: i64, user_id: i64) -> DomainResult<Membership> {
+pub(crate) async fn membership(state: &AppState, chat_id: i64, user_id: i64) -> DomainResult<Membership> {
     let found: Option<Membership> = sqlx::query_as(
         "SELECT c.kind, c.creator_id FROM chats c JOIN chat_members m ON m.chat_id = c.id \
          WHERE c.id = $1 AND m.user_id = $2",
@@ -229,15 +234,15 @@ pub async fn list_chats(state: &AppState, caller: &Caller, archived: bool) -> Do
         .collect())
 }
 
-async fn messages_by_ids(state: &AppState, ids: &[i64]) -> DomainResult<std::collections::HashMap<i64, Message>> {
+pub(crate) async fn messages_by_ids(
+    state: &AppState,
+    ids: &[i64],
+) -> DomainResult<std::collections::HashMap<i64, Message>> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
     let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id WHERE m.id IN ({})",
-        placeholders.join(", ")
-    );
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id IN ({})", placeholders.join(", "));
     let mut query = sqlx::query_as::<_, Message>(&sql);
     for id in ids {
         query = query.bind(id);
@@ -510,7 +515,7 @@ pub async fn messages_between(
 ) -> DomainResult<Vec<Message>> {
     let forward = after.is_some();
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id \
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} \
          WHERE m.chat_id = $1 AND m.id > $2 AND m.id < $3 ORDER BY m.id {} LIMIT $4",
         if forward { "ASC" } else { "DESC" }
     );
@@ -542,7 +547,7 @@ fn parse_text(raw: &str) -> DomainResult<String> {
 }
 
 async fn message_by_id(state: &AppState, message_id: i64) -> DomainResult<Option<Message>> {
-    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id WHERE m.id = $1");
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = $1");
     let found: Option<Message> = sqlx::query_as(&sql).bind(message_id).fetch_optional(state.store.pool()).await?;
     let mut found: Vec<Message> = found.into_iter().collect();
     // Edits announce the whole message, files and reactions included.
@@ -551,7 +556,7 @@ async fn message_by_id(state: &AppState, message_id: i64) -> DomainResult<Option
 }
 
 async fn message_by_nonce(state: &AppState, user_id: i64, nonce: &str) -> DomainResult<Option<Message>> {
-    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages m JOIN users u ON u.id = m.user_id WHERE m.user_id = $1 AND m.nonce = $2");
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.user_id = $1 AND m.nonce = $2");
     let found = sqlx::query_as(&sql).bind(user_id).bind(nonce).fetch_optional(state.store.pool()).await?;
     Ok(found)
 }
@@ -658,6 +663,7 @@ pub async fn post(state: &AppState, new: NewMessage<'_>) -> DomainResult<Posted>
         edited_at: None,
         deleted_at: None,
         reply_to,
+        pinned_at: None,
         attachments,
         parent: parent.as_ref().map(preview),
         reactions: Vec::new(),
@@ -801,13 +807,24 @@ pub async fn edit_message(
     if message.user_id != caller.user_id {
         return Err(DomainError::Forbidden("You can only edit your own messages.".into()));
     }
+    if text == message.body {
+        // Nothing changed: no new version, no announcement.
+        return Ok(message);
+    }
     let now = now_ms();
-    sqlx::query("UPDATE messages SET body = $1, edited_at = $2 WHERE id = $3 AND deleted_at IS NULL")
+    let mut tx = state.store.pool().begin().await?;
+    let updated = sqlx::query("UPDATE messages SET body = $1, edited_at = $2 WHERE id = $3 AND deleted_at IS NULL")
         .bind(&text)
         .bind(now)
         .bind(message_id)
-        .execute(state.store.pool())
+        .execute(&mut *tx)
         .await?;
+    if updated.rows_affected() == 0 {
+        // Deleted in the meantime.
+        return Err(DomainError::NotFound("Message not found.".into()));
+    }
+    super::edits::record(&mut tx, message_id, caller.user_id, &message.body, &text, now).await?;
+    tx.commit().await?;
     let message = Message { body: text, edited_at: Some(now), ..message };
     state.events.publish(Event::MessageEdited { message: message.clone() });
     Ok(message)
@@ -821,12 +838,17 @@ pub async fn delete_message(state: &AppState, caller: &Caller, chat_id: i64, mes
         return Err(DomainError::Forbidden("You can only delete your own messages.".into()));
     }
     let now = now_ms();
-    // The text goes; the row stays so history keeps its shape.
+    // The text goes, its earlier versions and its pin with it; the row stays so history keeps
+    // its shape.
+    let mut tx = state.store.pool().begin().await?;
     sqlx::query("UPDATE messages SET body = '', deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL")
         .bind(now)
         .bind(message_id)
-        .execute(state.store.pool())
+        .execute(&mut *tx)
         .await?;
+    sqlx::query("DELETE FROM message_edits WHERE message_id = $1").bind(message_id).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM pins WHERE message_id = $1").bind(message_id).execute(&mut *tx).await?;
+    tx.commit().await?;
     state.events.publish(Event::MessageDeleted { chat_id, message_id, deleted_at: now });
     Ok(now)
 }

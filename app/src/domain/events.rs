@@ -31,6 +31,13 @@ pub enum Event {
         added: bool,
         reactions: Vec<crate::api::ws::Reaction>,
     },
+    /// A message was pinned or unpinned.
+    PinChanged {
+        chat_id: i64,
+        message_id: i64,
+        pinned: bool,
+        username: String,
+    },
     Typing {
         chat_id: i64,
         user_id: i64,

@@ -28,6 +28,7 @@ pub struct UiMessage {
     /// The message this one answers.
     pub reply_to: Option<ReplyPreview>,
     pub reactions: Vec<Reaction>,
+    pub pinned: bool,
 }
 
 impl UiMessage {
@@ -44,6 +45,7 @@ impl UiMessage {
             failed: false,
             reply_to: message.reply_to,
             reactions: message.reactions,
+            pinned: message.pinned,
         }
     }
 
@@ -52,7 +54,7 @@ impl UiMessage {
         let reactions: Vec<String> =
             self.reactions.iter().map(|r| format!("{}{}", r.emoji, r.users.join(","))).collect();
         format!(
-            "{:?}/{:?}/{}/{}/{}/{}/{}/{:?}/{}",
+            "{:?}/{:?}/{}/{}/{}/{}/{}/{:?}/{}/{}",
             self.id,
             self.nonce,
             self.edited,
@@ -61,7 +63,8 @@ impl UiMessage {
             self.failed,
             self.text.len(),
             self.reply_to.as_ref().map(|r| (r.message_id, r.deleted)),
-            reactions.join(";")
+            reactions.join(";"),
+            self.pinned
         )
     }
 }
@@ -182,6 +185,8 @@ pub struct ChatStore {
     pub open_chat: RwSignal<Option<i64>>,
     /// Bumped when the chat list should be fetched again (a chat appeared).
     pub list_version: RwSignal<u32>,
+    /// Bumped when a message was pinned or unpinned (the details panel lists them again).
+    pub pins_version: RwSignal<u32>,
     /// A message for the person, shown until dismissed.
     pub notice: RwSignal<Option<Notice>>,
     /// Live calls by chat.
@@ -204,6 +209,7 @@ impl ChatStore {
             connection: RwSignal::new(Connection::Connecting),
             open_chat: RwSignal::new(None),
             list_version: RwSignal::new(0),
+            pins_version: RwSignal::new(0),
             notice: RwSignal::new(None),
             calls: RwSignal::new(HashMap::new()),
             audio: RwSignal::new(Audio::Off),
@@ -276,6 +282,16 @@ impl ChatStore {
                         m.reactions = reactions;
                     }
                 });
+            }
+            ServerFrame::PinChanged { chat_id, message_id, pinned, .. } => {
+                self.conversations.update(|c| {
+                    if let Some(m) =
+                        c.get_mut(&chat_id).and_then(|conv| conv.messages.iter_mut().find(|m| m.id == Some(message_id)))
+                    {
+                        m.pinned = pinned;
+                    }
+                });
+                self.pins_version.update(|v| *v += 1);
             }
             ServerFrame::UserTyping { username, chat_id } => {
                 let until = browser::now_ms() + TYPING_SHOWN_MS;
@@ -369,6 +385,7 @@ impl ChatStore {
             failed: false,
             reply_to,
             reactions: Vec::new(),
+            pinned: false,
         };
         self.conversations.update(|c| c.entry(chat_id).or_default().messages.push(message));
     }

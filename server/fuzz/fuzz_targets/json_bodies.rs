@@ -186,6 +186,10 @@ async fn build(dir: PathBuf) -> Seeded {
         (Method::POST, "/api/messages/$MESSAGE/reactions"),
         (Method::DELETE, "/api/messages/$MESSAGE/reactions"),
         (Method::PATCH, "/api/messages/$MESSAGE/reactions"),
+        (Method::GET, "/api/messages/$MESSAGE/pin"),
+        (Method::POST, "/api/messages/$MESSAGE/pin"),
+        (Method::DELETE, "/api/messages/$MESSAGE/pin"),
+        (Method::GET, "/api/messages/$MESSAGE/history"),
     ] {
         routes.push((method, path.to_string()));
     }

@@ -387,6 +387,17 @@ impl Hub {
                     conn.deliver_chat_frame(message.chat_id, None, frames.for_conn(&conn));
                 }
             }
+            Event::PinChanged { chat_id, message_id, pinned, username } => {
+                let frame = frame(&ServerFrame::PinChanged {
+                    chat_id: *chat_id,
+                    message_id: *message_id,
+                    pinned: *pinned,
+                    username: username.clone(),
+                });
+                for conn in self.followers(*chat_id).into_iter().filter(|c| c.capabilities.pins) {
+                    conn.deliver_chat_frame(*chat_id, None, &frame);
+                }
+            }
             Event::ReactionChanged { chat_id, message_id, username, emoji, added, reactions } => {
                 let frame = frame(&ServerFrame::ReactionChanged {
                     chat_id: *chat_id,
@@ -503,13 +514,13 @@ impl Hub {
 struct MessageFrames {
     message: ChatMessage,
     wrap: fn(ChatMessage) -> ServerFrame,
-    /// Indexed by `replies as usize | (reactions as usize) << 1`.
-    built: [Option<Frame>; 4],
+    /// Indexed by `replies | reactions << 1 | pins << 2`.
+    built: [Option<Frame>; 8],
 }
 
 impl MessageFrames {
     fn new(message: &Message, wrap: fn(ChatMessage) -> ServerFrame) -> MessageFrames {
-        MessageFrames { message: ChatMessage::from(message.clone()), wrap, built: [None, None, None, None] }
+        MessageFrames { message: ChatMessage::from(message.clone()), wrap, built: Default::default() }
     }
 
     fn for_conn(&mut self, conn: &Conn) -> &Frame {
@@ -517,7 +528,10 @@ impl MessageFrames {
         // A message with neither has one frame for everybody.
         capabilities.replies &= self.message.reply_to.is_some();
         capabilities.reactions &= !self.message.reactions.is_empty();
-        let index = usize::from(capabilities.replies) | usize::from(capabilities.reactions) << 1;
+        capabilities.pins &= self.message.pinned;
+        let index = usize::from(capabilities.replies)
+            | usize::from(capabilities.reactions) << 1
+            | usize::from(capabilities.pins) << 2;
         let (message, wrap) = (&self.message, self.wrap);
         self.built[index].get_or_insert_with(|| frame(&wrap(message.clone().for_capabilities(capabilities))))
     }

@@ -12,7 +12,7 @@ use app::api::caller::caller_of_token;
 use app::api::ws::{Capabilities, ChatMessage, ClientFrame, ServerFrame};
 use app::domain::events::Event;
 use app::domain::sessions::{self, Caller, SessionState};
-use app::domain::{chats, reactions};
+use app::domain::{chats, pins, reactions};
 use app::domain::{AppState, DomainError};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -341,6 +341,14 @@ async fn handle(
         }
         ClientFrame::RemoveReaction { chat_id, message_id, emoji } => {
             reactions::set_reaction(app, caller, chat_id.0, message_id.0, &emoji, false).await.map_err(refusal)?;
+            Ok(())
+        }
+        ClientFrame::PinMessage { chat_id, message_id } => {
+            pins::set_pinned(app, caller, chat_id.0, message_id.0, true).await.map_err(refusal)?;
+            Ok(())
+        }
+        ClientFrame::UnpinMessage { chat_id, message_id } => {
+            pins::set_pinned(app, caller, chat_id.0, message_id.0, false).await.map_err(refusal)?;
             Ok(())
         }
         ClientFrame::Typing { chat_id } => {

@@ -119,6 +119,10 @@ enum Act {
     PostMessage,
     AddReaction,
     RemoveReaction,
+    PinMessage,
+    UnpinMessage,
+    Pins,
+    MessageHistory,
     MarkRead,
     Archive,
     Unarchive,
@@ -138,6 +142,10 @@ enum Act {
     ReactionsPost,
     ReactionsDelete,
     ReactionsPatch,
+    PinGet,
+    PinPost,
+    PinDelete,
+    HistoryGet,
     // nchat: the caller's profile.
     ProfileGet,
     ProfilePatch,
@@ -195,6 +203,8 @@ enum FrameAct {
     PostMsg,
     AddReaction,
     RemoveReaction,
+    Pin,
+    Unpin,
     EditOwn,
     EditOthers,
     DeleteOwn,
@@ -264,6 +274,10 @@ fn table() -> Vec<Row> {
         row("POST", "/chat/post-message", WRITE, PostMessage),
         row("POST", "/chat/add-reaction", WRITE, AddReaction),
         row("POST", "/chat/remove-reaction", WRITE, RemoveReaction),
+        row("POST", "/chat/pin-message", WRITE, PinMessage),
+        row("POST", "/chat/unpin-message", WRITE, UnpinMessage),
+        row("POST", "/chat/pins", READ, Pins),
+        row("POST", "/chat/message-history", READ, MessageHistory),
         row("POST", "/chat/mark-read", READ, MarkRead),
         // Archiving files the chat away in one's own list: reading, not writing.
         row("POST", "/chat/archive-chat", READ, Archive),
@@ -282,6 +296,10 @@ fn table() -> Vec<Row> {
         row("POST", "/api/messages/{id}/reactions", WRITE, ReactionsPost),
         row("DELETE", "/api/messages/{id}/reactions", WRITE, ReactionsDelete),
         row("PATCH", "/api/messages/{id}/reactions", WRITE, ReactionsPatch),
+        row("GET", "/api/messages/{id}/pin", READ, PinGet),
+        row("POST", "/api/messages/{id}/pin", WRITE, PinPost),
+        row("DELETE", "/api/messages/{id}/pin", WRITE, PinDelete),
+        row("GET", "/api/messages/{id}/history", READ, HistoryGet),
         // nchat: one's own profile.
         row("GET", "/api/users/me/profile", SIGNED_IN, ProfileGet),
         row("PATCH", "/api/users/me/profile", SIGNED_IN, ProfilePatch),
@@ -347,6 +365,8 @@ fn table() -> Vec<Row> {
         frame("post_msg", WRITE, F::PostMsg),
         frame("add_reaction", WRITE, F::AddReaction),
         frame("remove_reaction", WRITE, F::RemoveReaction),
+        frame("pin_message", WRITE, F::Pin),
+        frame("unpin_message", WRITE, F::Unpin),
         Row { variant: "own message", ..frame("edit_msg", WRITE, F::EditOwn) },
         Row { variant: "someone else's message", ..frame("edit_msg", EDIT_OTHERS, F::EditOthers) },
         Row { variant: "own message", ..frame("delete_msg", WRITE, F::DeleteOwn) },
@@ -842,6 +862,11 @@ impl World {
                 let frame = json!({"type": kind, "chatID": group, "messageID": self.others_message, "emoji": "👍"});
                 self.frame_cell(p, frame, None, None).await
             }
+            FrameAct::Pin | FrameAct::Unpin => {
+                let kind = if matches!(f, FrameAct::Pin) { "pin_message" } else { "unpin_message" };
+                let frame = json!({"type": kind, "chatID": group, "messageID": self.others_message});
+                self.frame_cell(p, frame, None, None).await
+            }
             FrameAct::EditOwn => {
                 let frame = json!({"type": "edit_msg", "chatID": group, "messageID": own(0), "text": "edited"});
                 self.frame_cell(p, frame, None, None).await
@@ -1033,6 +1058,27 @@ impl World {
                 let route = if matches!(act, AddReaction) { "/chat/add-reaction" } else { "/chat/remove-reaction" };
                 let body = json!({"chatID": group, "messageID": self.others_message, "emoji": "🎉"});
                 (path(route), self.chatcli(p, route, body).await)
+            }
+            PinMessage | UnpinMessage | Pins | MessageHistory => {
+                let route = match act {
+                    PinMessage => "/chat/pin-message",
+                    UnpinMessage => "/chat/unpin-message",
+                    Pins => "/chat/pins",
+                    _ => "/chat/message-history",
+                };
+                let body = json!({"chatID": group, "messageID": self.others_message});
+                (path(route), self.chatcli(p, route, body).await)
+            }
+            PinGet | PinPost | PinDelete | HistoryGet => {
+                let id = self.others_message;
+                let (method, at, row) = match act {
+                    PinGet => (Method::GET, format!("/api/messages/{id}/pin"), "/api/messages/{id}/pin"),
+                    PinPost => (Method::POST, format!("/api/messages/{id}/pin"), "/api/messages/{id}/pin"),
+                    PinDelete => (Method::DELETE, format!("/api/messages/{id}/pin"), "/api/messages/{id}/pin"),
+                    _ => (Method::GET, format!("/api/messages/{id}/history"), "/api/messages/{id}/history"),
+                };
+                let body = (method != Method::GET).then(|| json!({}));
+                (path(row), self.bearer(p, method, &at, body).await)
             }
             ReactionsGet | ReactionsPost | ReactionsDelete | ReactionsPatch => {
                 let at = format!("/api/messages/{}/reactions", self.others_message);

@@ -16,6 +16,8 @@ on_both_backends!(
     reactions_reach_capable_clients_and_history,
     bad_reactions_are_refused,
     nchat_reaction_routes_follow_nchat,
+    pins_are_shared_live_and_bounded,
+    edits_keep_their_history_until_deletion,
 );
 
 /// The keys of a `new_message` as ChatCLI's own clients know them.
@@ -25,9 +27,10 @@ const CHATCLI_MESSAGE_KEYS: [&str; 9] =
 /// A socket that declared what Hearth's browser app understands.
 async fn capable_socket(app: &TestApp, access: &str) -> WsClient {
     let mut socket = WsClient::connect(app).await;
-    socket.send(json!({"type": "auth", "token": access, "capabilities": ["replies", "reactions", "holograms"]})).await;
+    let declared = ["replies", "reactions", "pins", "holograms"];
+    socket.send(json!({"type": "auth", "token": access, "capabilities": declared})).await;
     let ack = socket.recv().await;
-    assert_eq!(ack, json!({"type": "auth_ack", "status": "ok", "capabilities": ["replies", "reactions"]}));
+    assert_eq!(ack, json!({"type": "auth_ack", "status": "ok", "capabilities": ["replies", "reactions", "pins"]}));
     assert_eq!(socket.recv().await["type"], "online_users");
     socket
 }
@@ -356,4 +359,141 @@ async fn reactions_and_replies_cross_nodes() {
     let plain_message = plain.recv_type("new_message").await;
     assert_eq!(keys(&plain_message), CHATCLI_MESSAGE_KEYS.into_iter().collect(), "{plain_message}");
     assert!(plain.frames_before_barrier().await.is_empty());
+}
+
+async fn pins_are_shared_live_and_bounded(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (alice, bob, carol, group) = group_of_three(&app).await;
+    let dave = app.signed_in("dave").await.access;
+    let message = app.post_message(&alice, group, "The plan for Friday").await;
+    let mut capable = capable_socket(&app, &alice).await;
+    let (mut plain, _) = WsClient::signed_in(&app, &carol).await;
+    join(&mut capable, group).await;
+    join(&mut plain, group).await;
+    let pin = |token: &str, route: &'static str, message_id: i64| {
+        app.post(route, json!({"session_token": token, "chatID": group, "messageID": message_id}))
+    };
+
+    let reply = pin(&bob, "/chat/pin-message", message).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["pinned"], true);
+    assert_eq!(
+        capable.recv_type("pin_changed").await,
+        json!({"type": "pin_changed", "chatID": group, "messageID": message, "pinned": true, "username": "bob"})
+    );
+    let pins = pin(&carol, "/chat/pins", 0).await;
+    assert_eq!(pins.body["pins"].as_array().map(Vec::len), Some(1), "{}", pins.text);
+    assert_eq!(pins.body["pins"][0]["pinned_by"], "bob");
+    assert_eq!(pins.body["pins"][0]["message"]["message"], "The plan for Friday");
+    assert_eq!(app.messages(&carol, group, json!({})).await[0]["pinned"], true);
+    // Pinning again changes nothing and announces nothing; the plain client hears of no pin.
+    assert_eq!(pin(&alice, "/chat/pin-message", message).await.body["pinned"], true);
+    assert!(capable.frames_before_barrier().await.is_empty());
+    assert!(plain.frames_before_barrier().await.is_empty());
+
+    capable.send(json!({"type": "unpin_message", "chatID": group, "messageID": message})).await;
+    assert_eq!(capable.recv_type("pin_changed").await["pinned"], false);
+    assert_eq!(pin(&carol, "/chat/pins", 0).await.body["pins"], json!([]));
+    assert!(app.messages(&carol, group, json!({})).await[0].get("pinned").is_none());
+
+    // nchat's route.
+    let path = format!("/api/messages/{message}/pin");
+    let bearer = |method: reqwest::Method, token: &str, path: &str| {
+        app.client.request(method, app.url(path)).bearer_auth(token.to_string())
+    };
+    let pinned =
+        app.send(bearer(reqwest::Method::POST, &bob, &path).json(&json!({"channelId": group.to_string()}))).await;
+    assert_eq!(pinned.status, 201, "{}", pinned.text);
+    assert_eq!(pinned.body["data"]["isPinned"], true);
+    let status = app.send(bearer(reqwest::Method::GET, &carol, &path)).await;
+    assert_eq!(status.body["isPinned"], true, "{}", status.text);
+    assert_eq!(status.body["messageId"], message.to_string());
+    app.send(bearer(reqwest::Method::POST, &bob, &path).json(&json!({"channelId": "12345"})))
+        .await
+        .assert_nchat_error(400, "VALIDATION_ERROR");
+    app.send(bearer(reqwest::Method::POST, &bob, &path).json(&json!({"userId": "someone"})))
+        .await
+        .assert_nchat_error(403, "FORBIDDEN");
+    app.send(bearer(reqwest::Method::GET, &dave, &path)).await.assert_nchat_error(404, "NOT_FOUND");
+    let unpinned = app.send(bearer(reqwest::Method::DELETE, &bob, &path)).await;
+    assert_eq!(unpinned.body["data"]["isPinned"], false, "{}", unpinned.text);
+
+    // Guests and strangers; a deleted message loses its pin.
+    let output = app.hearth_command(&["user", "set-role", "carol", "guest"]);
+    assert!(output.status.success());
+    pin(&carol, "/chat/pin-message", message).await.assert_chatcli_error(403, "Guests have read-only access.");
+    pin(&dave, "/chat/pin-message", message).await.assert_chatcli_error(404, "Chat not found.");
+    assert_eq!(pin(&bob, "/chat/pin-message", message).await.status, 200);
+    capable.send(json!({"type": "delete_msg", "chatID": group, "messageID": message})).await;
+    let frames = capable.frames_before_barrier().await;
+    assert!(frames.iter().any(|f| f["type"] == "deleted_message"), "{frames:?}");
+    assert_eq!(pin(&bob, "/chat/pins", 0).await.body["pins"], json!([]));
+    pin(&bob, "/chat/pin-message", message).await.assert_chatcli_error(404, "Message not found.");
+
+    // At most 100 pins in a chat.
+    for i in 0..100 {
+        let id = app.post_message(&alice, group, &format!("pin me {i}")).await;
+        assert_eq!(pin(&alice, "/chat/pin-message", id).await.status, 200);
+    }
+    let one_more = app.post_message(&alice, group, "one too many").await;
+    pin(&alice, "/chat/pin-message", one_more)
+        .await
+        .assert_chatcli_error(400, "A chat can have at most 100 pinned messages: unpin one first.");
+    assert_eq!(pin(&bob, "/chat/pins", 0).await.body["pins"].as_array().map(Vec::len), Some(100));
+}
+
+async fn edits_keep_their_history_until_deletion(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (alice, bob, _carol, group) = group_of_three(&app).await;
+    let dave = app.signed_in("dave").await.access;
+    let message = app.post_message(&alice, group, "Meet at 9").await;
+    let mut socket = capable_socket(&app, &alice).await;
+    join(&mut socket, group).await;
+    for text in ["Meet at 10", "Meet at 10", "Meet at 10:30"] {
+        socket.send(json!({"type": "edit_msg", "chatID": group, "messageID": message, "text": text})).await;
+    }
+    let edited: Vec<Value> = socket.frames_before_barrier().await;
+    let shown: Vec<&Value> = edited.iter().filter(|f| f["type"] == "edited_message").map(|f| &f["message"]).collect();
+    assert_eq!(shown, [&json!("Meet at 10"), &json!("Meet at 10:30")], "an edit that changes nothing is not announced");
+    let history = |token: &str, extra: Value| {
+        let mut body = json!({"session_token": token, "chatID": group, "messageID": message});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        app.post("/chat/message-history", body)
+    };
+    let reply = history(&bob, json!({})).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let edits: Vec<(&str, &str, &str)> = reply.body["edits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["username"].as_str().unwrap(), e["previous"].as_str().unwrap(), e["message"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        edits,
+        [("alice", "Meet at 9", "Meet at 10"), ("alice", "Meet at 10", "Meet at 10:30")],
+        "the same text twice is one edit"
+    );
+    assert_eq!(reply.body["total"], 2);
+
+    let nchat =
+        app.send(app.client.get(app.url(&format!("/api/messages/{message}/history?limit=1"))).bearer_auth(&bob)).await;
+    assert_eq!(nchat.status, 200, "{}", nchat.text);
+    assert_eq!(nchat.body["data"]["totalCount"], 2);
+    assert_eq!(nchat.body["data"]["hasMore"], true);
+    let first = &nchat.body["data"]["edits"][0];
+    assert_eq!(first["previousContent"], "Meet at 9");
+    assert_eq!(first["newContent"], "Meet at 10");
+    assert_eq!(first["editor"]["username"], "alice");
+    assert_eq!(first["messageId"], message.to_string());
+
+    history(&bob, json!({"limit": 0})).await.assert_chatcli_error(400, "limit must be between 1 and 100.");
+    history(&dave, json!({})).await.assert_chatcli_error(404, "Chat not found.");
+    app.send(app.client.get(app.url(&format!("/api/messages/{message}/history?limit=x"))).bearer_auth(&bob))
+        .await
+        .assert_nchat_error(400, "VALIDATION_ERROR");
+
+    // Deleted, its text is gone everywhere, earlier versions included.
+    socket.send(json!({"type": "delete_msg", "chatID": group, "messageID": message})).await;
+    socket.recv_type("deleted_message").await;
+    history(&bob, json!({})).await.assert_chatcli_error(404, "Message not found.");
 }

@@ -9,7 +9,7 @@ use leptos_router::hooks::use_navigate;
 
 use super::list::initial;
 use super::Overlay;
-use crate::api::chats::{mark_read, messages, MESSAGE_MAX_CHARS};
+use crate::api::chats::{mark_read, message_history, messages, MessageEdit, MESSAGE_MAX_CHARS};
 use crate::api::ids::Id;
 use crate::api::ws::{ClientFrame, Reaction, ReplyPreview, REPLY_PREVIEW_CHARS};
 use crate::i18n::t;
@@ -341,6 +341,33 @@ fn MessageRow(
         }
     };
     let me = store.me.get_untracked();
+    let pinned = message.pinned;
+    let toggle_pin = move |_| {
+        if let Some(id) = id {
+            let (chat_id, message_id) = (Id(chat_id), Id(id));
+            link.send(&if pinned {
+                ClientFrame::UnpinMessage { chat_id, message_id }
+            } else {
+                ClientFrame::PinMessage { chat_id, message_id }
+            });
+        }
+    };
+    // Earlier versions, fetched when the person asks for them.
+    let versions = RwSignal::new(None::<Vec<MessageEdit>>);
+    let session = use_session();
+    let show_versions = move |_| {
+        if versions.get_untracked().is_some() {
+            versions.set(None);
+            return;
+        }
+        let Some(id) = id else { return };
+        spawn_local(async move {
+            match session.call(move |token| message_history(token, Id(chat_id), Id(id), None, None)).await {
+                Ok(reply) => versions.set(Some(reply.edits)),
+                Err(e) => store.notice.set(Some(Notice::Failed(e))),
+            }
+        });
+    };
     // Times follow the page's language, and change with it.
     let in_language = {
         let timestamp = timestamp.clone();
@@ -413,8 +440,31 @@ fn MessageRow(
                     </div>
                 }
             })}
+            {move || versions.get().map(|edits| view! {
+                <div class="versions">
+                    <p class="hint">{text!(i18n, chat.earlier_versions)}</p>
+                    <ol>
+                        {edits.into_iter().map(|edit| {
+                            let (at, shown) = (edit.edited_at.clone(), edit.edited_at);
+                            let locale = move || i18n.get_locale().as_str().to_string();
+                            view! {
+                                <li>
+                                    <time datetime=at>{move || browser::exact_time(&shown, &locale())}</time>
+                                    " "<span class="text" dir="auto">{edit.previous}</span>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                </div>
+            })}
             <footer>
-                {message.edited.then(|| view! { <span class="quiet">{text!(i18n, chat.edited)}</span> })}
+                {pinned.then(|| view! { <span class="pinned">{text!(i18n, chat.pinned)}</span> })}
+                {message.edited.then(|| view! {
+                    <button type="button" class="link quiet" aria-expanded=move || versions.with(Option::is_some).to_string()
+                        title=text!(i18n, chat.show_earlier_versions) on:click=show_versions>
+                        {text!(i18n, chat.edited)}
+                    </button>
+                })}
                 {(message.pending && !message.failed).then(|| view! { <span class="quiet">{text!(i18n, chat.sending)}</span> })}
                 {message.failed.then(|| view! {
                     <span class="error-text">{text!(i18n, chat.not_sent)}" "</span>
@@ -425,6 +475,9 @@ fn MessageRow(
                         <button type="button" class="link" on:click=reply.clone()>{text!(i18n, chat.reply)}</button>
                         <button type="button" class="link" aria-expanded=move || picking.get().to_string() on:click=move |_| picking.update(|p| *p = !*p)>
                             {text!(i18n, chat.react)}
+                        </button>
+                        <button type="button" class="link" on:click=toggle_pin>
+                            {move || if pinned { tr!(i18n, chat.unpin) } else { tr!(i18n, chat.pin) }}
                         </button>
                         {mine.then(|| view! {
                             <button type="button" class="link" on:click=move |_| { draft.set(draft.get_untracked()); editing.set(id); }>{text!(i18n, chat.edit)}</button>

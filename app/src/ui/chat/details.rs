@@ -5,7 +5,9 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_navigate;
 
 use super::{load_chat_lists, Overlay};
-use crate::api::chats::{add_members, archive_chat, get_members, remove_members, unarchive_chat};
+use crate::api::chats::{
+    add_members, archive_chat, get_members, pinned_messages, remove_members, unarchive_chat, PinnedMessage,
+};
 use crate::api::ids::Id;
 use crate::api::ApiError;
 use crate::locale::use_i18n;
@@ -45,6 +47,18 @@ pub fn Details() -> impl IntoView {
         })
     };
     Effect::new(move |_| reload());
+    // Pinned messages: again whenever one is pinned or unpinned in any chat.
+    let pins = RwSignal::new(Vec::<PinnedMessage>::new());
+    Effect::new(move |_| {
+        store.pins_version.track();
+        spawn_local(async move {
+            let id = chat_id();
+            match session.call(move |token| pinned_messages(token, Id(id))).await {
+                Ok(reply) => pins.set(reply.pins),
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    });
 
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -129,6 +143,25 @@ pub fn Details() -> impl IntoView {
                                         move |_| remove(target.clone())
                                     } aria-label=description.clone()>{label}</button>
                                 </Show>
+                            </li>
+                        }
+                    }
+                </For>
+            </ul>
+            <h3>{text!(i18n, chat.pinned_messages)}</h3>
+            <Show when=move || pins.with(Vec::is_empty)>
+                <p class="hint">{text!(i18n, chat.nothing_pinned)}</p>
+            </Show>
+            <ul class="pins">
+                <For each=move || pins.get() key=|pin| (pin.message.message_id, pin.pinned_at.clone()) let:pin>
+                    {
+                        let target = format!("message-{}", pin.message.message_id);
+                        view! {
+                            <li>
+                                <button type="button" class="quote" on:click=move |_| crate::ui::browser::reveal(&target)>
+                                    <bdi class="author">{pin.message.username.clone()}</bdi>
+                                    <span class="excerpt" dir="auto">{pin.message.message.clone()}</span>
+                                </button>
                             </li>
                         }
                     }
