@@ -150,6 +150,16 @@ test('a pin shows for everyone in the chat and in its details; earlier versions 
   await edited.getByText('Earlier versions').waitFor();
   await edited.locator('.versions').getByText('Bring the release notes', { exact: true }).waitFor();
 
+  // Frank saves the pinned message for himself; it is in his Saved list, not in Erin's.
+  await message(frank, 'Standup moves to 9:15').hover();
+  await message(frank, 'Standup moves to 9:15').getByRole('button', { name: 'Save', exact: true }).click();
+  await message(frank, 'Standup moves to 9:15').getByRole('button', { name: 'Saved', exact: true }).waitFor();
+  await frank.getByRole('group', { name: 'Which chats' }).getByRole('button', { name: 'Saved' }).click();
+  await frank.getByRole('navigation', { name: 'Saved' }).getByText('Standup moves to 9:15').waitFor();
+  await erin.getByRole('group', { name: 'Which chats' }).getByRole('button', { name: 'Saved' }).click();
+  await erin.getByText('Nothing saved yet. Save a message to find it here.').waitFor();
+  await erin.getByRole('group', { name: 'Which chats' }).getByRole('button', { name: 'Chats' }).click();
+
   // Unpinned by Erin, gone from Frank's screen.
   await message(erin, 'Standup moves to 9:15').hover();
   await message(erin, 'Standup moves to 9:15').getByRole('button', { name: 'Unpin' }).click();

@@ -3,13 +3,14 @@
 
 use app::api::error::{codes, ApiError, NchatError};
 use app::api::messages::{
-    nchat_reactions, EditHistory, EditUser, HistoryQuery, MessageReactions, NchatEdit, NchatReaction, PinStatus,
-    ReactionAdded, ReactionRemoved, ReactionToggled,
+    nchat_reactions, EditHistory, EditUser, HistoryQuery, MessageReactions, NchatEdit, NchatReaction, NchatSaved,
+    PinStatus, ReactionAdded, ReactionRemoved, ReactionToggled, SaveStatus, SavedList, SavedPagination, SavedStats,
+    Unsaved,
 };
 use app::api::nchat::Success;
 use app::domain::sessions::Caller;
 use app::domain::store::rfc3339;
-use app::domain::{edits, pins, reactions};
+use app::domain::{edits, pins, reactions, saved};
 use app::domain::{AppState, DomainError};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -54,6 +55,11 @@ fn reaction_input(caller: &Caller, body: &[u8], query: Option<String>) -> Result
     emoji.ok_or_else(|| invalid("emoji is required."))
 }
 
+/// The body as JSON (the envelope layer has checked that a body is a JSON object).
+fn json_object(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|_| ApiError::bad_request("Request body must be a JSON object."))
+}
+
 /// nchat's clients name themselves as `userId`: someone else's id is refused.
 fn check_own_id(caller: &Caller, body: &Value, refusal: &str) -> Result<(), ApiError> {
     let own_id = caller.user_id.to_string();
@@ -71,9 +77,8 @@ async fn chat_checked(state: &AppState, caller: &Caller, message_id: i64, body: 
     if body.is_empty() {
         return Ok(chat_id);
     }
-    let body: Value =
-        serde_json::from_slice(body).map_err(|_| ApiError::bad_request("Request body must be a JSON object."))?;
-    check_own_id(caller, &body, "You can only pin as yourself.")?;
+    let body = json_object(body)?;
+    check_own_id(caller, &body, "You can only act as yourself.")?;
     let named = match body.get("channelId") {
         None | Some(Value::Null) => return Ok(chat_id),
         Some(Value::String(id)) => id.clone(),
@@ -230,15 +235,7 @@ pub async fn history(
     let result = async {
         let message_id = message_id(&id)?;
         let params = query_params(query);
-        let number = |field: &'static str| -> Result<Option<i64>, ApiError> {
-            match params.get(field) {
-                None => Ok(None),
-                Some(raw) => raw.parse().map(Some).map_err(|_| {
-                    ApiError::nchat(DomainError::invalid(field, format!("{field} must be a whole number.")))
-                }),
-            }
-        };
-        let page = HistoryQuery { limit: number("limit")?, offset: number("offset")? };
+        let page = HistoryQuery { limit: query_number(&params, "limit")?, offset: query_number(&params, "offset")? };
         let chat_id = reactions::chat_of_message(&state, &caller, message_id).await.map_err(ApiError::nchat)?;
         let (list, total) = edits::history(&state, &caller, chat_id, message_id, page.limit, page.offset)
             .await
@@ -261,6 +258,89 @@ pub async fn history(
             })
             .collect();
         Ok((StatusCode::OK, EditHistory { edits, total_count: total, has_more: shown < total }))
+    };
+    answer(result.await)
+}
+
+/// A whole number from the query string, or VALIDATION_ERROR naming the field.
+fn query_number(
+    params: &std::collections::HashMap<String, String>,
+    field: &'static str,
+) -> Result<Option<i64>, ApiError> {
+    match params.get(field).map(|raw| raw.trim()).filter(|raw| !raw.is_empty()) {
+        None => Ok(None),
+        Some(raw) => raw
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::nchat(DomainError::invalid(field, format!("{field} must be a whole number.")))),
+    }
+}
+
+/// `GET /api/messages/{id}/save`: `{isSaved, saved?}`.
+pub async fn save_get(State(state): State<AppState>, NchatPath(id): NchatPath<String>, caller: Caller) -> Response {
+    let result = async {
+        let message_id = message_id(&id)?;
+        let chat_id = reactions::chat_of_message(&state, &caller, message_id).await.map_err(ApiError::nchat)?;
+        let status = saved::saved_status(&state, &caller, chat_id, message_id).await.map_err(ApiError::nchat)?;
+        let saved = status.map(|s| NchatSaved::new(caller.user_id, s));
+        Ok((StatusCode::OK, SaveStatus { is_saved: saved.is_some(), saved }))
+    };
+    answer(result.await)
+}
+
+/// `POST /api/messages/{id}/save {channelId?, note?}`: nchat's SavedMessage; 409 when it was
+/// saved already, as nchat answers.
+pub async fn save_post(
+    State(state): State<AppState>,
+    NchatPath(id): NchatPath<String>,
+    caller: Caller,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let message_id = message_id(&id)?;
+        let chat_id = chat_checked(&state, &caller, message_id, &body).await?;
+        let note = match body.is_empty() {
+            true => None,
+            false => match json_object(&body)?.get("note") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(note)) => Some(note.clone()),
+                Some(_) => return Err(ApiError::nchat(DomainError::invalid("note", "note must be a string."))),
+            },
+        };
+        let (saved, new) =
+            saved::save(&state, &caller, chat_id, message_id, note.as_deref()).await.map_err(ApiError::nchat)?;
+        if !new {
+            return Err(ApiError::new(409, codes::CONFLICT, "Message is already saved."));
+        }
+        Ok((StatusCode::OK, NchatSaved::new(caller.user_id, saved)))
+    };
+    answer(result.await)
+}
+
+/// `DELETE /api/messages/{id}/save`: `{messageId}`; 404 when it was not saved.
+pub async fn save_delete(State(state): State<AppState>, NchatPath(id): NchatPath<String>, caller: Caller) -> Response {
+    let result = async {
+        let message_id = message_id(&id)?;
+        let chat_id = reactions::chat_of_message(&state, &caller, message_id).await.map_err(ApiError::nchat)?;
+        if !saved::unsave(&state, &caller, chat_id, message_id).await.map_err(ApiError::nchat)? {
+            return Err(ApiError::new(404, codes::NOT_FOUND, "Saved message not found."));
+        }
+        Ok((StatusCode::OK, Unsaved { message_id: message_id.to_string() }))
+    };
+    answer(result.await)
+}
+
+/// `GET /api/saved-messages?channelId=&limit=&offset=`: `{messages, pagination, stats}`.
+pub async fn saved_list(State(state): State<AppState>, caller: Caller, RawQuery(query): RawQuery) -> Response {
+    let result = async {
+        let params = query_params(query);
+        let (limit, offset) = (query_number(&params, "limit")?, query_number(&params, "offset")?);
+        let chat_id = query_number(&params, "channelId")?;
+        let (list, total) = saved::list(&state, &caller, chat_id, limit, offset).await.map_err(ApiError::nchat)?;
+        let (limit, offset) = (limit.unwrap_or(50), offset.unwrap_or(0));
+        let messages: Vec<NchatSaved> = list.into_iter().map(|s| NchatSaved::new(caller.user_id, s)).collect();
+        let pagination = SavedPagination { total, limit, offset, has_more: offset + (messages.len() as i64) < total };
+        Ok((StatusCode::OK, SavedList { messages, pagination, stats: SavedStats { total_saved: total } }))
     };
     answer(result.await)
 }

@@ -222,6 +222,9 @@ pub fn routes() -> Vec<Route> {
         call::<chats::UnpinMessage>(CHATS, "Unpin a message", Token),
         call::<chats::PinnedMessages>(CHATS, "A chat's pinned messages, the latest first", Token),
         call::<chats::MessageHistory>(CHATS, "A message's edits, oldest first", Token),
+        call::<chats::SaveMessage>(CHATS, "Save a message for oneself", Token),
+        call::<chats::UnsaveMessage>(CHATS, "Forget a saved message", Token),
+        call::<chats::SavedMessages>(CHATS, "One's saved messages, the latest first", Token),
         call::<chats::MarkRead>(CHATS, "Mark a chat read up to a message", Token),
         call::<chats::ArchiveChat>(CHATS, "Archive a chat", Token),
         call::<chats::UnarchiveChat>(CHATS, "Un-archive a chat", Token),
@@ -331,6 +334,22 @@ pub fn routes() -> Vec<Route> {
         axum_route(Method::GET, "/api/messages/{id}/history", MESSAGES, "A message's edits, oldest first", Bearer)
             .fields::<messages::HistoryQuery>()
             .replies::<nchat::Success<messages::EditHistory>>(),
+        axum_route(Method::GET, "/api/messages/{id}/save", MESSAGES, "Whether the caller saved a message", Bearer)
+            .replies::<nchat::Success<messages::SaveStatus>>(),
+        axum_route(
+            Method::POST,
+            "/api/messages/{id}/save",
+            MESSAGES,
+            "Save a message (409 when saved already)",
+            Bearer,
+        )
+        .fields::<messages::SaveInput>()
+        .replies::<nchat::Success<messages::NchatSaved>>(),
+        axum_route(Method::DELETE, "/api/messages/{id}/save", MESSAGES, "Forget a saved message", Bearer)
+            .replies::<nchat::Success<messages::Unsaved>>(),
+        axum_route(Method::GET, "/api/saved-messages", MESSAGES, "The caller's saved messages", Bearer)
+            .fields::<messages::SavedQuery>()
+            .replies::<nchat::Success<messages::SavedList>>(),
         axum_route(Method::DELETE, "/api/webhooks/{id}", WEBHOOKS, "Delete a webhook", Bearer)
             .replies::<nchat::Success<webhooks::RevokedWebhook>>(),
         axum_route(Method::GET, "/api/webhook/{id}", WEBHOOKS, "A webhook's info (token as ?token=)", Open)

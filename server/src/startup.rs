@@ -175,6 +175,11 @@ fn upload_and_webhook_routes(state: AppState) -> Router<LeptosOptions> {
             get(crate::messages::pin_get).post(crate::messages::pin_post).delete(crate::messages::pin_delete),
         )
         .route("/api/messages/{id}/history", get(crate::messages::history))
+        .route(
+            "/api/messages/{id}/save",
+            get(crate::messages::save_get).post(crate::messages::save_post).delete(crate::messages::save_delete),
+        )
+        .route("/api/saved-messages", get(crate::messages::saved_list))
         .with_state(state)
 }
 

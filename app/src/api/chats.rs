@@ -12,7 +12,7 @@ use super::ids::Id;
 use super::request::{caller, set_status, state};
 use super::ws::{ChatMessage, Reaction};
 #[cfg(feature = "ssr")]
-use crate::domain::{chats, edits, pins, reactions};
+use crate::domain::{chats, edits, pins, reactions, saved};
 
 /// The longest message any surface takes, in characters: the server's rule (`domain::chats`)
 /// and the browser's check before sending share it.
@@ -126,6 +126,34 @@ pub struct HistoryReply {
     pub message_id: i64,
     /// Oldest first.
     pub edits: Vec<MessageEdit>,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SavedReply {
+    #[serde(rename = "chatID")]
+    pub chat_id: i64,
+    #[serde(rename = "messageID")]
+    pub message_id: i64,
+    pub saved: bool,
+}
+
+/// A message the caller saved, with their note and when (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SavedMessage {
+    pub message: ChatMessage,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub saved_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SavedListReply {
+    /// The latest saved first.
+    pub saved: Vec<SavedMessage>,
     pub total: i64,
 }
 
@@ -409,4 +437,57 @@ pub async fn message_history(
             .collect(),
         total,
     })
+}
+
+#[cfg(feature = "ssr")]
+impl From<saved::Saved> for SavedMessage {
+    fn from(saved: saved::Saved) -> Self {
+        SavedMessage {
+            message: ChatMessage::from(saved.message),
+            note: saved.note,
+            saved_at: crate::domain::store::rfc3339(saved.saved_at),
+        }
+    }
+}
+
+/// Saves a message for the caller alone (guests too), with an optional note; saving it again
+/// keeps the first note.
+#[server(prefix = "/chat", endpoint = "save-message", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn save_message(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    #[server(rename = "messageID")] message_id: Id,
+    note: Option<String>,
+) -> Result<SavedReply, ChatCliError> {
+    let state = state()?;
+    let caller = caller(&state).await?;
+    saved::save(&state, &caller, chat_id.0, message_id.0, note.as_deref()).await?;
+    Ok(SavedReply { chat_id: chat_id.0, message_id: message_id.0, saved: true })
+}
+
+#[server(prefix = "/chat", endpoint = "unsave-message", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn unsave_message(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Id,
+    #[server(rename = "messageID")] message_id: Id,
+) -> Result<SavedReply, ChatCliError> {
+    let state = state()?;
+    let caller = caller(&state).await?;
+    saved::unsave(&state, &caller, chat_id.0, message_id.0).await?;
+    Ok(SavedReply { chat_id: chat_id.0, message_id: message_id.0, saved: false })
+}
+
+/// The caller's saved messages, the latest saved first (`chatID` narrows to one chat; `limit`
+/// 1–100, default 50; `offset`).
+#[server(prefix = "/chat", endpoint = "saved-messages", input = Json, output = Json, input_derive = (Clone, Serialize, Deserialize, ToSchema))]
+pub async fn saved_messages(
+    #[server(rename = "session_token")] _session_token: Option<String>,
+    #[server(rename = "chatID")] chat_id: Option<Id>,
+    limit: Option<i64>,
+    offset: Option<i64>,
+) -> Result<SavedListReply, ChatCliError> {
+    let state = state()?;
+    let caller = caller(&state).await?;
+    let (list, total) = saved::list(&state, &caller, chat_id.map(i64::from), limit, offset).await?;
+    Ok(SavedListReply { saved: list.into_iter().map(SavedMessage::from).collect(), total })
 }

@@ -156,3 +156,107 @@ pub struct EditHistory {
     pub total_count: i64,
     pub has_more: bool,
 }
+
+/// The body of `POST /api/messages/{id}/save`: nchat's fields Hearth keeps (`note`) and checks
+/// (`channelId`); collections, tags, stars and reminders are not kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SaveInput {
+    #[serde(rename = "channelId", default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub channel_id: Option<Value>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// nchat's SavedMessage, the parts Hearth keeps.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct NchatSaved {
+    pub id: String,
+    pub user_id: String,
+    pub message_id: String,
+    pub channel_id: String,
+    /// RFC 3339.
+    pub saved_at: String,
+    pub message: super::ws::ChatMessage,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub is_starred: bool,
+    pub tags: Vec<String>,
+    pub collection_ids: Vec<String>,
+}
+
+#[cfg(feature = "ssr")]
+impl NchatSaved {
+    pub fn new(user_id: i64, saved: crate::domain::saved::Saved) -> Self {
+        NchatSaved {
+            id: format!("{user_id}:{}", saved.message.id),
+            user_id: user_id.to_string(),
+            message_id: saved.message.id.to_string(),
+            channel_id: saved.message.chat_id.to_string(),
+            saved_at: crate::domain::store::rfc3339(saved.saved_at),
+            message: super::ws::ChatMessage::from(saved.message),
+            note: saved.note,
+            is_starred: false,
+            tags: Vec::new(),
+            collection_ids: Vec::new(),
+        }
+    }
+}
+
+/// `GET /api/messages/{id}/save`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SaveStatus {
+    #[serde(rename = "isSaved")]
+    pub is_saved: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saved: Option<NchatSaved>,
+}
+
+/// `DELETE /api/messages/{id}/save`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Unsaved {
+    #[serde(rename = "messageId")]
+    pub message_id: String,
+}
+
+/// `GET /api/saved-messages`'s query.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SavedQuery {
+    #[serde(rename = "channelId")]
+    pub channel_id: Option<String>,
+    /// 1–100, default 50.
+    pub limit: Option<String>,
+    pub offset: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SavedPagination {
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SavedStats {
+    pub total_saved: i64,
+}
+
+/// nchat's saved list: `{messages, pagination, stats}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct SavedList {
+    pub messages: Vec<NchatSaved>,
+    pub pagination: SavedPagination,
+    pub stats: SavedStats,
+}

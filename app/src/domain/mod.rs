@@ -22,6 +22,7 @@ pub mod passwords;
 pub mod pins;
 pub mod rate_limit;
 pub mod reactions;
+pub mod saved;
 pub mod search;
 pub mod sessions;
 pub mod settings;

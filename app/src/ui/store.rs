@@ -187,6 +187,8 @@ pub struct ChatStore {
     pub list_version: RwSignal<u32>,
     /// Bumped when a message was pinned or unpinned (the details panel lists them again).
     pub pins_version: RwSignal<u32>,
+    /// The ids of the messages this person saved (the latest 100 at start, then as they change).
+    pub saved: RwSignal<HashSet<i64>>,
     /// A message for the person, shown until dismissed.
     pub notice: RwSignal<Option<Notice>>,
     /// Live calls by chat.
@@ -210,6 +212,7 @@ impl ChatStore {
             open_chat: RwSignal::new(None),
             list_version: RwSignal::new(0),
             pins_version: RwSignal::new(0),
+            saved: RwSignal::new(HashSet::new()),
             notice: RwSignal::new(None),
             calls: RwSignal::new(HashMap::new()),
             audio: RwSignal::new(Audio::Off),

@@ -190,6 +190,10 @@ async fn build(dir: PathBuf) -> Seeded {
         (Method::POST, "/api/messages/$MESSAGE/pin"),
         (Method::DELETE, "/api/messages/$MESSAGE/pin"),
         (Method::GET, "/api/messages/$MESSAGE/history"),
+        (Method::GET, "/api/messages/$MESSAGE/save"),
+        (Method::POST, "/api/messages/$MESSAGE/save"),
+        (Method::DELETE, "/api/messages/$MESSAGE/save"),
+        (Method::GET, "/api/saved-messages"),
     ] {
         routes.push((method, path.to_string()));
     }

@@ -123,6 +123,9 @@ enum Act {
     UnpinMessage,
     Pins,
     MessageHistory,
+    SaveMessage,
+    UnsaveMessage,
+    SavedMessages,
     MarkRead,
     Archive,
     Unarchive,
@@ -146,6 +149,10 @@ enum Act {
     PinPost,
     PinDelete,
     HistoryGet,
+    SaveGet,
+    SavePost,
+    SaveDelete,
+    SavedList,
     // nchat: the caller's profile.
     ProfileGet,
     ProfilePatch,
@@ -278,6 +285,10 @@ fn table() -> Vec<Row> {
         row("POST", "/chat/unpin-message", WRITE, UnpinMessage),
         row("POST", "/chat/pins", READ, Pins),
         row("POST", "/chat/message-history", READ, MessageHistory),
+        // Saving is for oneself: guests too.
+        row("POST", "/chat/save-message", READ, SaveMessage),
+        row("POST", "/chat/unsave-message", READ, UnsaveMessage),
+        row("POST", "/chat/saved-messages", SIGNED_IN, SavedMessages),
         row("POST", "/chat/mark-read", READ, MarkRead),
         // Archiving files the chat away in one's own list: reading, not writing.
         row("POST", "/chat/archive-chat", READ, Archive),
@@ -300,6 +311,10 @@ fn table() -> Vec<Row> {
         row("POST", "/api/messages/{id}/pin", WRITE, PinPost),
         row("DELETE", "/api/messages/{id}/pin", WRITE, PinDelete),
         row("GET", "/api/messages/{id}/history", READ, HistoryGet),
+        row("GET", "/api/messages/{id}/save", READ, SaveGet),
+        row("POST", "/api/messages/{id}/save", READ, SavePost),
+        row("DELETE", "/api/messages/{id}/save", READ, SaveDelete),
+        row("GET", "/api/saved-messages", SIGNED_IN, SavedList),
         // nchat: one's own profile.
         row("GET", "/api/users/me/profile", SIGNED_IN, ProfileGet),
         row("PATCH", "/api/users/me/profile", SIGNED_IN, ProfilePatch),
@@ -1068,6 +1083,34 @@ impl World {
                 };
                 let body = json!({"chatID": group, "messageID": self.others_message});
                 (path(route), self.chatcli(p, route, body).await)
+            }
+            SaveMessage | UnsaveMessage | SavedMessages => {
+                let route = match act {
+                    SaveMessage => "/chat/save-message",
+                    UnsaveMessage => "/chat/unsave-message",
+                    _ => "/chat/saved-messages",
+                };
+                let body = json!({"chatID": group, "messageID": self.others_message});
+                (path(route), self.chatcli(p, route, body).await)
+            }
+            SaveGet | SavePost | SaveDelete | SavedList => {
+                let at = format!("/api/messages/{}/save", self.others_message);
+                let (method, at, row) = match act {
+                    SaveGet => (Method::GET, at, "/api/messages/{id}/save"),
+                    // Saved first, so the DELETE that follows finds something to forget; a POST
+                    // of what is saved already is 409, so each POST cell forgets it first.
+                    SavePost => {
+                        self.bearer(p, Method::DELETE, &at, None).await;
+                        (Method::POST, at, "/api/messages/{id}/save")
+                    }
+                    SaveDelete => {
+                        self.bearer(p, Method::POST, &at, Some(json!({}))).await;
+                        (Method::DELETE, at, "/api/messages/{id}/save")
+                    }
+                    _ => (Method::GET, "/api/saved-messages".to_string(), "/api/saved-messages"),
+                };
+                let body = (method == Method::POST).then(|| json!({}));
+                (path(row), self.bearer(p, method, &at, body).await)
             }
             PinGet | PinPost | PinDelete | HistoryGet => {
                 let id = self.others_message;

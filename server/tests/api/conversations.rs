@@ -18,6 +18,7 @@ on_both_backends!(
     nchat_reaction_routes_follow_nchat,
     pins_are_shared_live_and_bounded,
     edits_keep_their_history_until_deletion,
+    saved_messages_are_ones_own,
 );
 
 /// The keys of a `new_message` as ChatCLI's own clients know them.
@@ -496,4 +497,76 @@ async fn edits_keep_their_history_until_deletion(backend: Backend) {
     socket.send(json!({"type": "delete_msg", "chatID": group, "messageID": message})).await;
     socket.recv_type("deleted_message").await;
     history(&bob, json!({})).await.assert_chatcli_error(404, "Message not found.");
+}
+
+async fn saved_messages_are_ones_own(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (alice, bob, carol, group) = group_of_three(&app).await;
+    let dave = app.signed_in("dave").await.access;
+    let first = app.post_message(&alice, group, "Read this later").await;
+    let second = app.post_message(&alice, group, "And this").await;
+    let save = |token: &str, message_id: i64, note: Value| {
+        app.post(
+            "/chat/save-message",
+            json!({"session_token": token, "chatID": group, "messageID": message_id, "note": note}),
+        )
+    };
+    let list = |token: &str| app.post("/chat/saved-messages", json!({"session_token": token}));
+
+    let reply = save(&bob, first, json!("for Monday")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.body["saved"], true);
+    assert_eq!(save(&bob, second, Value::Null).await.status, 200);
+    assert_eq!(save(&bob, first, json!("another note")).await.status, 200, "saving again is fine");
+    let saved = list(&bob).await;
+    let shown: Vec<(&str, &Value)> = saved.body["saved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["message"]["message"].as_str().unwrap(), &s["note"]))
+        .collect();
+    assert_eq!(shown, [("And this", &Value::Null), ("Read this later", &json!("for Monday"))], "{}", saved.text);
+    assert_eq!(saved.body["total"], 2);
+    assert_eq!(list(&carol).await.body["saved"], json!([]), "saved lists are each person's own");
+
+    // nchat's routes.
+    let bearer = |method: reqwest::Method, token: &str, path: &str| {
+        app.client.request(method, app.url(path)).bearer_auth(token.to_string())
+    };
+    let path = format!("/api/messages/{first}/save");
+    let status = app.send(bearer(reqwest::Method::GET, &bob, &path)).await;
+    assert_eq!(status.body["data"]["isSaved"], true, "{}", status.text);
+    assert_eq!(status.body["data"]["saved"]["note"], "for Monday");
+    app.send(bearer(reqwest::Method::POST, &bob, &path).json(&json!({}))).await.assert_nchat_error(409, "CONFLICT");
+    let carol_saves = app.send(bearer(reqwest::Method::POST, &carol, &path).json(&json!({"note": "mine"}))).await;
+    assert_eq!(carol_saves.status, 200, "{}", carol_saves.text);
+    assert_eq!(carol_saves.body["data"]["messageId"], first.to_string());
+    assert_eq!(carol_saves.body["data"]["channelId"], group.to_string());
+    let listed = app.send(bearer(reqwest::Method::GET, &carol, "/api/saved-messages?limit=10")).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    assert_eq!(listed.body["data"]["pagination"]["total"], 1);
+    assert_eq!(listed.body["data"]["messages"][0]["note"], "mine");
+    assert_eq!(listed.body["data"]["stats"]["totalSaved"], 1);
+    let gone = app.send(bearer(reqwest::Method::DELETE, &carol, &path)).await;
+    assert_eq!(gone.body["data"]["messageId"], first.to_string(), "{}", gone.text);
+    app.send(bearer(reqwest::Method::DELETE, &carol, &path)).await.assert_nchat_error(404, "NOT_FOUND");
+    app.send(bearer(reqwest::Method::GET, &carol, "/api/saved-messages?limit=x"))
+        .await
+        .assert_nchat_error(400, "VALIDATION_ERROR");
+
+    // Bad input and strangers.
+    save(&bob, first, json!("x".repeat(501))).await.assert_chatcli_error(400, "A note can be at most 500 characters.");
+    save(&dave, first, Value::Null).await.assert_chatcli_error(404, "Chat not found.");
+    let reply = app.post("/chat/saved-messages", json!({"session_token": bob, "limit": 0})).await;
+    reply.assert_chatcli_error(400, "limit must be between 1 and 100.");
+
+    // What bob can no longer see leaves his list: a deleted message, a chat he left.
+    let mut socket = capable_socket(&app, &alice).await;
+    socket.send(json!({"type": "delete_msg", "chatID": group, "messageID": second})).await;
+    socket.sync().await;
+    assert_eq!(list(&bob).await.body["total"], 1);
+    let left =
+        app.post("/chat/remove-members", json!({"session_token": bob, "chatID": group, "members": ["bob"]})).await;
+    assert_eq!(left.status, 200, "{}", left.text);
+    assert_eq!(list(&bob).await.body["saved"], json!([]));
 }

@@ -9,7 +9,9 @@ use leptos_router::hooks::use_navigate;
 
 use super::list::initial;
 use super::Overlay;
-use crate::api::chats::{mark_read, message_history, messages, MessageEdit, MESSAGE_MAX_CHARS};
+use crate::api::chats::{
+    mark_read, message_history, messages, save_message, unsave_message, MessageEdit, MESSAGE_MAX_CHARS,
+};
 use crate::api::ids::Id;
 use crate::api::ws::{ClientFrame, Reaction, ReplyPreview, REPLY_PREVIEW_CHARS};
 use crate::i18n::t;
@@ -352,9 +354,31 @@ fn MessageRow(
             });
         }
     };
+    let session = use_session();
+    let is_saved = move || id.is_some_and(|id| store.saved.with(|s| s.contains(&id)));
+    let toggle_saved = move |_| {
+        let Some(id) = id else { return };
+        let save = !is_saved();
+        spawn_local(async move {
+            let done = if save {
+                session.call(move |token| save_message(token, Id(chat_id), Id(id), None)).await.map(|_| ())
+            } else {
+                session.call(move |token| unsave_message(token, Id(chat_id), Id(id))).await.map(|_| ())
+            };
+            match done {
+                Ok(()) => store.saved.update(|s| {
+                    if save {
+                        s.insert(id);
+                    } else {
+                        s.remove(&id);
+                    }
+                }),
+                Err(e) => store.notice.set(Some(Notice::Failed(e))),
+            }
+        });
+    };
     // Earlier versions, fetched when the person asks for them.
     let versions = RwSignal::new(None::<Vec<MessageEdit>>);
-    let session = use_session();
     let show_versions = move |_| {
         if versions.get_untracked().is_some() {
             versions.set(None);
@@ -475,6 +499,9 @@ fn MessageRow(
                         <button type="button" class="link" on:click=reply.clone()>{text!(i18n, chat.reply)}</button>
                         <button type="button" class="link" aria-expanded=move || picking.get().to_string() on:click=move |_| picking.update(|p| *p = !*p)>
                             {text!(i18n, chat.react)}
+                        </button>
+                        <button type="button" class="link" aria-pressed=move || is_saved().to_string() on:click=toggle_saved>
+                            {move || if is_saved() { tr!(i18n, chat.saved_one) } else { tr!(i18n, chat.save) }}
                         </button>
                         <button type="button" class="link" on:click=toggle_pin>
                             {move || if pinned { tr!(i18n, chat.unpin) } else { tr!(i18n, chat.pin) }}

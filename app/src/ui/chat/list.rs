@@ -4,13 +4,16 @@
 use leptos::prelude::*;
 
 use super::Overlay;
-use crate::api::chats::ChatListItem;
+use leptos::task::spawn_local;
+
+use crate::api::chats::{saved_messages, ChatListItem, SavedMessage};
 use crate::i18n::t;
 use crate::locale::use_i18n;
 use crate::text;
 use crate::tr;
 use crate::ui::browser;
-use crate::ui::store::ChatStore;
+use crate::ui::session::use_session;
+use crate::ui::store::{ChatStore, Notice};
 
 #[component]
 pub fn ChatList() -> impl IntoView {
@@ -18,7 +21,8 @@ pub fn ChatList() -> impl IntoView {
     let overlay = expect_context::<RwSignal<Overlay>>();
     let i18n = use_i18n();
     let search = RwSignal::new(String::new());
-    let show_archived = RwSignal::new(false);
+    let tab = RwSignal::new(Tab::Chats);
+    let show_archived = Memo::new(move |_| tab.get() == Tab::Archived);
     let visible = move || {
         let needle = browser::lowercase(&search.get());
         let list = if show_archived.get() { store.archived.get() } else { store.chats.get() };
@@ -57,14 +61,20 @@ pub fn ChatList() -> impl IntoView {
                 on:input=move |ev| search.set(event_target_value(&ev))
             />
             <div class="tabs" role="group" aria-label=text!(i18n, chat.which_chats)>
-                <button type="button" aria-pressed=move || (!show_archived.get()).to_string() on:click=move |_| show_archived.set(false)>
+                <button type="button" aria-pressed=move || (tab.get() == Tab::Chats).to_string() on:click=move |_| tab.set(Tab::Chats)>
                     {text!(i18n, chat.chats)}
                 </button>
-                <button type="button" aria-pressed=move || show_archived.get().to_string() on:click=move |_| show_archived.set(true)>
+                <button type="button" aria-pressed=move || (tab.get() == Tab::Archived).to_string() on:click=move |_| tab.set(Tab::Archived)>
                     {text!(i18n, chat.archived)}
                 </button>
+                <button type="button" aria-pressed=move || (tab.get() == Tab::Saved).to_string() on:click=move |_| tab.set(Tab::Saved)>
+                    {text!(i18n, chat.saved)}
+                </button>
             </div>
-            <nav class="chat-list" aria-label=text!(i18n, chat.chat_list) on:keydown=move_focus>
+            <Show when=move || tab.get() == Tab::Saved>
+                <SavedList/>
+            </Show>
+            <nav class="chat-list" aria-label=text!(i18n, chat.chat_list) on:keydown=move_focus hidden=move || tab.get() == Tab::Saved>
                 <Show
                     when=move || !visible().is_empty()
                     fallback=move || {
@@ -91,6 +101,64 @@ pub fn ChatList() -> impl IntoView {
                 </Show>
             </nav>
         </aside>
+    }
+}
+
+/// Which list the left pane shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Chats,
+    Archived,
+    Saved,
+}
+
+/// The person's saved messages, the latest saved first; each opens its chat.
+#[component]
+fn SavedList() -> impl IntoView {
+    let store = expect_context::<ChatStore>();
+    let i18n = use_i18n();
+    let session = use_session();
+    let list = RwSignal::new(None::<Vec<SavedMessage>>);
+    // Again whenever something is saved or forgotten.
+    Effect::new(move |_| {
+        store.saved.track();
+        spawn_local(async move {
+            match session.call(move |token| saved_messages(token, None, Some(100), None)).await {
+                Ok(reply) => list.set(Some(reply.saved)),
+                Err(e) => store.notice.set(Some(Notice::Failed(e))),
+            }
+        });
+    });
+    let chat_name = move |chat_id: i64| {
+        store
+            .chats
+            .with(|c| store.archived.with(|a| c.iter().chain(a).find(|c| c.chat_id == chat_id).map(|c| c.name.clone())))
+    };
+    view! {
+        <nav class="chat-list saved-list" aria-label=text!(i18n, chat.saved)>
+            {move || match list.get() {
+                None => ().into_any(),
+                Some(saved) if saved.is_empty() => view! { <p class="empty">{text!(i18n, chat.nothing_saved)}</p> }.into_any(),
+                Some(saved) => view! {
+                    <ul>
+                        {saved.into_iter().map(|item| {
+                            let message = item.message;
+                            let chat = chat_name(message.chat_id).unwrap_or_default();
+                            view! {
+                                <li>
+                                    <a href=format!("/chat/{}", message.chat_id) class="chat-row saved-row">
+                                        <span class="chat-text">
+                                            <span class="chat-name"><bdi>{message.username.clone()}</bdi>" · "<bdi>{chat}</bdi></span>
+                                            <span class="chat-preview" dir="auto">{message.message.clone()}</span>
+                                        </span>
+                                    </a>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            }}
+        </nav>
     }
 }
 

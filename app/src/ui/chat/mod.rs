@@ -72,6 +72,8 @@ pub fn ChatPage() -> impl IntoView {
         store.list_version.track();
         spawn_local(load_chat_lists(store, link));
     });
+    // What this person saved, once.
+    Effect::new(move |_| spawn_local(load_saved(store)));
     // Typing indicators run out on their own.
     Effect::new(move |_| {
         let handle = set_interval_with_handle(move || store.expire_typing(), std::time::Duration::from_secs(1));
@@ -113,6 +115,14 @@ pub fn ChatPage() -> impl IntoView {
                 <dialogs::ProfileDialog/>
             </Show>
         </div>
+    }
+}
+
+/// Which messages this person saved (the latest 100), for the Save buttons.
+async fn load_saved(store: ChatStore) {
+    let session = use_session();
+    if let Ok(reply) = session.call(|token| crate::api::chats::saved_messages(token, None, Some(100), None)).await {
+        store.saved.set(reply.saved.into_iter().map(|s| s.message.message_id).collect());
     }
 }
 
