@@ -85,18 +85,39 @@ pub struct Message {
     pub reactions: Vec<Reaction>,
 }
 
-/// A `Message`'s columns (files, parents and reactions are read apart, by `complete`), and the
-/// tables they come from.
+/// A `Message`'s columns with the answered message's (`MessageRow`), and the tables they come
+/// from; files and reactions are read apart, by `complete`.
 const MESSAGE_COLUMNS: &str =
     "m.id, m.chat_id, m.user_id, u.username, m.body, m.created_at, m.edited_at, m.deleted_at, m.reply_to, \
-     p.pinned_at";
-const MESSAGE_FROM: &str = "messages m JOIN users u ON u.id = m.user_id LEFT JOIN pins p ON p.message_id = m.id";
+     p.pinned_at, pu.username AS parent_username, pm.body AS parent_body, pm.deleted_at AS parent_deleted_at";
+const MESSAGE_FROM: &str = "messages m JOIN users u ON u.id = m.user_id LEFT JOIN pins p ON p.message_id = m.id \
+     LEFT JOIN messages pm ON pm.id = m.reply_to LEFT JOIN users pu ON pu.id = pm.user_id";
+
+/// A message as `MESSAGE_COLUMNS` reads it: the answered message comes in the same row, so a
+/// page's quotes cost no query of their own.
+#[derive(sqlx::FromRow)]
+struct MessageRow {
+    #[sqlx(flatten)]
+    message: Message,
+    parent_username: Option<String>,
+    parent_body: Option<String>,
+    parent_deleted_at: Option<i64>,
+}
+
+impl MessageRow {
+    fn into_message(self) -> Message {
+        let MessageRow { mut message, parent_username, parent_body, parent_deleted_at } = self;
+        if let (Some(id), Some(username), Some(body)) = (message.reply_to, parent_username, parent_body) {
+            message.parent = Some(preview(&ParentRow { id, username, body, deleted_at: parent_deleted_at }));
+        }
+        message
+    }
+}
 
 /// Reads what a page of messages shows beside their own rows, one query for each kind whatever
-/// the page's length: attached files, the previews of the messages they answer, reactions.
+/// the page's length: attached files and reactions.
 pub(crate) async fn complete(state: &AppState, messages: &mut [Message]) -> DomainResult<()> {
     super::files::attach(state, messages).await?;
-    parents(state, messages).await?;
     super::reactions::attach(state, messages).await
 }
 
@@ -106,32 +127,6 @@ struct ParentRow {
     username: String,
     body: String,
     deleted_at: Option<i64>,
-}
-
-/// Fills in `parent` for the messages that answer another one.
-async fn parents(state: &AppState, messages: &mut [Message]) -> DomainResult<()> {
-    let mut ids: Vec<i64> = messages.iter().filter_map(|m| m.reply_to).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT m.id, u.username, m.body, m.deleted_at FROM messages m JOIN users u ON u.id = m.user_id \
-         WHERE m.id IN ({})",
-        placeholders.join(", ")
-    );
-    let mut query = sqlx::query_as::<_, ParentRow>(&sql);
-    for id in &ids {
-        query = query.bind(*id);
-    }
-    let rows = query.fetch_all(state.store.pool()).await?;
-    for message in messages.iter_mut() {
-        let Some(parent_id) = message.reply_to else { continue };
-        message.parent = rows.iter().find(|row| row.id == parent_id).map(preview);
-    }
-    Ok(())
 }
 
 fn preview(row: &ParentRow) -> ReplyPreview {
@@ -243,12 +238,12 @@ pub(crate) async fn messages_by_ids(
     }
     let placeholders: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id IN ({})", placeholders.join(", "));
-    let mut query = sqlx::query_as::<_, Message>(&sql);
+    let mut query = sqlx::query_as::<_, MessageRow>(&sql);
     for id in ids {
         query = query.bind(id);
     }
     let messages = query.fetch_all(state.store.pool()).await?;
-    Ok(messages.into_iter().map(|message| (message.id, message)).collect())
+    Ok(messages.into_iter().map(|row| (row.message.id, row.into_message())).collect())
 }
 
 /// Moves the caller's read marker forward to `message_id` (never back).
@@ -519,13 +514,14 @@ pub async fn messages_between(
          WHERE m.chat_id = $1 AND m.id > $2 AND m.id < $3 ORDER BY m.id {} LIMIT $4",
         if forward { "ASC" } else { "DESC" }
     );
-    let mut messages: Vec<Message> = sqlx::query_as(&sql)
+    let rows: Vec<MessageRow> = sqlx::query_as(&sql)
         .bind(chat_id)
         .bind(after.unwrap_or(0))
         .bind(before.unwrap_or(i64::MAX))
         .bind(limit)
         .fetch_all(state.store.pool())
         .await?;
+    let mut messages: Vec<Message> = rows.into_iter().map(MessageRow::into_message).collect();
     if !forward {
         messages.reverse();
     }
@@ -548,8 +544,8 @@ fn parse_text(raw: &str) -> DomainResult<String> {
 
 async fn message_by_id(state: &AppState, message_id: i64) -> DomainResult<Option<Message>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.id = $1");
-    let found: Option<Message> = sqlx::query_as(&sql).bind(message_id).fetch_optional(state.store.pool()).await?;
-    let mut found: Vec<Message> = found.into_iter().collect();
+    let found: Option<MessageRow> = sqlx::query_as(&sql).bind(message_id).fetch_optional(state.store.pool()).await?;
+    let mut found: Vec<Message> = found.into_iter().map(MessageRow::into_message).collect();
     // Edits announce the whole message, files and reactions included.
     complete(state, &mut found).await?;
     Ok(found.pop())
@@ -557,8 +553,9 @@ async fn message_by_id(state: &AppState, message_id: i64) -> DomainResult<Option
 
 async fn message_by_nonce(state: &AppState, user_id: i64, nonce: &str) -> DomainResult<Option<Message>> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_FROM} WHERE m.user_id = $1 AND m.nonce = $2");
-    let found = sqlx::query_as(&sql).bind(user_id).bind(nonce).fetch_optional(state.store.pool()).await?;
-    Ok(found)
+    let found: Option<MessageRow> =
+        sqlx::query_as(&sql).bind(user_id).bind(nonce).fetch_optional(state.store.pool()).await?;
+    Ok(found.map(MessageRow::into_message))
 }
 
 /// Who a new message is from, and what gives them the right to post it.
