@@ -114,11 +114,27 @@ impl MessageRow {
     }
 }
 
-/// Reads what a page of messages shows beside their own rows, one query for each kind whatever
-/// the page's length: attached files and reactions.
+/// Reads what a page of messages shows beside their own rows: attached files and reactions, one
+/// query each whatever the page's length, both at once. Deleted messages keep neither.
 pub(crate) async fn complete(state: &AppState, messages: &mut [Message]) -> DomainResult<()> {
-    super::files::attach(state, messages).await?;
-    super::reactions::attach(state, messages).await
+    let ids: Vec<i64> = messages.iter().filter(|m| m.deleted_at.is_none()).map(|m| m.id).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let (files, reactions) =
+        tokio::try_join!(super::files::attachments_of(state, &ids), super::reactions::summaries_of(state, &ids))?;
+    let by_id: std::collections::HashMap<i64, usize> = messages.iter().enumerate().map(|(at, m)| (m.id, at)).collect();
+    for (message_id, attachment) in files {
+        if let Some(&at) = by_id.get(&message_id) {
+            messages[at].attachments.push(attachment);
+        }
+    }
+    for (message_id, list) in reactions {
+        if let Some(&at) = by_id.get(&message_id) {
+            messages[at].reactions = list;
+        }
+    }
+    Ok(())
 }
 
 #[derive(sqlx::FromRow)]

@@ -76,29 +76,23 @@ pub struct Attachment {
     pub size: i64,
 }
 
-/// Fills in the attachments of `messages` (one query for all of them). Deleted messages keep
-/// none: their files go with their text.
-pub async fn attach(state: &AppState, messages: &mut [Message]) -> Result<(), DomainError> {
-    let ids: Vec<i64> = messages.iter().filter(|m| m.deleted_at.is_none()).map(|m| m.id).collect();
-    if ids.is_empty() {
-        return Ok(());
+/// The attachments of these messages, by message (one query for all of them).
+pub async fn attachments_of(state: &AppState, message_ids: &[i64]) -> Result<Vec<(i64, Attachment)>, DomainError> {
+    if message_ids.is_empty() {
+        return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let placeholders: Vec<String> = (1..=message_ids.len()).map(|n| format!("${n}")).collect();
     let sql = format!(
         "SELECT message_id, id AS file_id, filename, content_type, stored_size AS size FROM files \
          WHERE message_id IN ({}) AND stored_size IS NOT NULL ORDER BY created_at",
         placeholders.join(", ")
     );
     let mut query = sqlx::query_as::<_, AttachedFile>(&sql);
-    for id in &ids {
+    for id in message_ids {
         query = query.bind(*id);
     }
-    for row in query.fetch_all(state.store.pool()).await? {
-        if let Some(message) = messages.iter_mut().find(|m| m.id == row.message_id) {
-            message.attachments.push(row.attachment);
-        }
-    }
-    Ok(())
+    let rows = query.fetch_all(state.store.pool()).await?;
+    Ok(rows.into_iter().map(|row| (row.message_id, row.attachment)).collect())
 }
 
 /// An attachment and the message that carries it.

@@ -2,7 +2,7 @@
 //! Every change is announced with the message's reactions as they now are, so a client that
 //! missed one frame is right again with the next.
 
-use super::chats::{changeable_message, ensure_can_write, Message};
+use super::chats::{changeable_message, ensure_can_write};
 use super::events::Event;
 use super::sessions::Caller;
 use super::store::now_ms;
@@ -206,15 +206,9 @@ async fn of_messages(state: &AppState, message_ids: &[i64]) -> DomainResult<Vec<
     Ok(grouped)
 }
 
-/// Fills in `reactions` for a page of messages (deleted ones keep none).
-pub(crate) async fn attach(state: &AppState, messages: &mut [Message]) -> DomainResult<()> {
-    let ids: Vec<i64> = messages.iter().filter(|m| m.deleted_at.is_none()).map(|m| m.id).collect();
-    for (message_id, reactions) in of_messages(state, &ids).await? {
-        if let Some(message) = messages.iter_mut().find(|m| m.id == message_id) {
-            message.reactions = summary(&reactions);
-        }
-    }
-    Ok(())
+/// The reactions of these messages, each as the wire summarises them (one query for all).
+pub(crate) async fn summaries_of(state: &AppState, message_ids: &[i64]) -> DomainResult<Vec<(i64, Vec<Reaction>)>> {
+    Ok(of_messages(state, message_ids).await?.into_iter().map(|(id, reactions)| (id, summary(&reactions))).collect())
 }
 
 #[cfg(test)]
