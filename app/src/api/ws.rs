@@ -144,8 +144,10 @@ pub enum ClientFrame {
     Auth {
         token: String,
         /// Hearth's addition: the frames and fields beyond ChatCLI's that the client understands
-        /// (`Capabilities::KNOWN`); unknown names are ignored.
-        #[serde(default)]
+        /// (`Capabilities::KNOWN`); unknown names, and anything but a list of names, are ignored:
+        /// a client is never refused for what it hoped to get.
+        #[serde(default, deserialize_with = "names_or_nothing")]
+        #[cfg_attr(feature = "ssr", schema(value_type = Vec<String>))]
         capabilities: Vec<String>,
     },
     JoinIdle,
@@ -242,6 +244,16 @@ pub enum ClientFrame {
         #[serde(rename = "chatID")]
         chat_id: Id,
     },
+}
+
+/// The strings of a JSON list; nothing for any other value.
+fn names_or_nothing<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    let value = Value::deserialize(deserializer)?;
+    let names = match value {
+        Value::Array(items) => items.into_iter().filter_map(|item| item.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    };
+    Ok(names)
 }
 
 const CLIENT_FRAME_TYPES: &[&str] = &[
@@ -378,6 +390,18 @@ mod tests {
             ClientFrame::PostMsg { chat_id: Id(3), text: "hi".into(), nonce: None, reply_to: None }
         );
         assert_eq!(ClientFrame::parse(r#"{"type":"join_idle"}"#).unwrap(), ClientFrame::JoinIdle);
+    }
+
+    #[test]
+    fn capabilities_are_read_leniently() {
+        let auth = |json: &str| match ClientFrame::parse(json).unwrap() {
+            ClientFrame::Auth { capabilities, .. } => capabilities,
+            other => panic!("not auth: {other:?}"),
+        };
+        assert_eq!(auth(r#"{"type":"auth","token":"t","capabilities":["replies",7,"pins"]}"#), ["replies", "pins"]);
+        assert!(auth(r#"{"type":"auth","token":"t","capabilities":"replies"}"#).is_empty());
+        assert!(auth(r#"{"type":"auth","token":"t","capabilities":null}"#).is_empty());
+        assert_eq!(Capabilities::from_names(&["pins".into(), "holograms".into()]).names(), ["pins"]);
     }
 
     #[test]

@@ -187,6 +187,11 @@ async fn reactions_reach_capable_clients_and_history(backend: Backend) {
         "the repeated reaction was not announced"
     );
 
+    // A malformed capability list is ignored, never a reason to refuse the socket.
+    let mut odd = WsClient::connect(&app).await;
+    odd.send(json!({"type": "auth", "token": carol, "capabilities": "everything"})).await;
+    assert_eq!(odd.recv().await, json!({"type": "auth_ack", "status": "ok"}));
+
     // ChatCLI's client never hears of reactions.
     let frames = chatcli.frames_before_barrier().await;
     assert!(frames.is_empty(), "a client without capabilities got {frames:?}");
