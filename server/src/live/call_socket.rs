@@ -309,15 +309,18 @@ async fn relay(mut sink: Sink, mut stream: Stream, live: &Live, caller: Caller, 
     conn.reading_done.cancel();
     conn.closed.cancel();
     live.hub.leave_call(&call.id, &conn);
+    // Recorded before the others hear `leave`: whatever they do next (hang up, say) finds the
+    // call as it now is. Told first, a hang-up on another node could race this update, and the
+    // call would end as "empty" by the one who left instead of by the one who hung up.
+    if let Err(refusal) = calls::socket_closed(&live.app, &caller, &call.id, &socket_id).await {
+        tracing::error!(error = %refusal, "could not record a participant leaving a call");
+    }
     live.app.events.publish(Event::CallSignal {
         call_id: call.id.clone(),
         from_node: live.hub.node.clone(),
         from_socket: conn.id,
         frame: CallFrame::Leave.to_json(),
     });
-    if let Err(refusal) = calls::socket_closed(&live.app, &caller, &call.id, &socket_id).await {
-        tracing::error!(error = %refusal, "could not record a participant leaving a call");
-    }
     let _ = writer.await;
 }
 
