@@ -3,7 +3,7 @@
 
 use super::chats::changeable_message;
 use super::sessions::Caller;
-use super::{AppState, DomainError, DomainResult};
+use super::{AppState, DomainResult};
 
 /// The most edits one page of history lists (nchat's limit).
 pub const HISTORY_PAGE_MAX: i64 = 100;
@@ -51,14 +51,7 @@ pub async fn history(
     limit: Option<i64>,
     offset: Option<i64>,
 ) -> DomainResult<(Vec<Edit>, i64)> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=HISTORY_PAGE_MAX).contains(&limit) {
-        return Err(DomainError::invalid("limit", format!("limit must be between 1 and {HISTORY_PAGE_MAX}.")));
-    }
-    let offset = offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(DomainError::invalid("offset", "offset cannot be negative."));
-    }
+    let (limit, offset) = super::page_window(limit, offset, HISTORY_PAGE_MAX)?;
     changeable_message(state, caller, chat_id, message_id).await?;
     let pool = state.store.pool();
     let edits: Vec<Edit> = sqlx::query_as(

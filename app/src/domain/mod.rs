@@ -37,3 +37,17 @@ pub use state::AppState;
 
 /// Result of a domain call.
 pub type DomainResult<T> = Result<T, DomainError>;
+
+/// A page's `limit` (1 to `max`, 50 when absent) and `offset` (0 or more, 0 when absent), as
+/// the list routes that page by offset take them.
+pub(crate) fn page_window(limit: Option<i64>, offset: Option<i64>, max: i64) -> DomainResult<(i64, i64)> {
+    let limit = limit.unwrap_or(50.min(max));
+    if !(1..=max).contains(&limit) {
+        return Err(DomainError::invalid("limit", format!("limit must be between 1 and {max}.")));
+    }
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(DomainError::invalid("offset", "offset cannot be negative."));
+    }
+    Ok((limit, offset))
+}

@@ -102,14 +102,7 @@ pub async fn list(
     limit: Option<i64>,
     offset: Option<i64>,
 ) -> DomainResult<(Vec<Saved>, i64)> {
-    let limit = limit.unwrap_or(50);
-    if !(1..=PAGE_MAX).contains(&limit) {
-        return Err(DomainError::invalid("limit", format!("limit must be between 1 and {PAGE_MAX}.")));
-    }
-    let offset = offset.unwrap_or(0);
-    if offset < 0 {
-        return Err(DomainError::invalid("offset", "offset cannot be negative."));
-    }
+    let (limit, offset) = super::page_window(limit, offset, PAGE_MAX)?;
     // What the caller can still see: not deleted, in a chat they are in.
     let visible = "FROM saved_messages s JOIN messages m ON m.id = s.message_id \
          JOIN chat_members c ON c.chat_id = m.chat_id AND c.user_id = s.user_id \
