@@ -4,13 +4,13 @@
 use app::api::error::{codes, ApiError, NchatError};
 use app::api::messages::{
     nchat_reactions, EditHistory, EditUser, HistoryQuery, MessageReactions, NchatEdit, NchatReaction, NchatSaved,
-    PinStatus, ReactionAdded, ReactionRemoved, ReactionToggled, SaveStatus, SavedList, SavedPagination, SavedStats,
-    Unsaved,
+    PinStatus, ReactionAdded, ReactionRemoved, ReactionToggled, SaveStatus, SavedList, SavedStats, Unsaved,
 };
 use app::api::nchat::Success;
+use app::api::search::Pagination;
 use app::domain::sessions::Caller;
 use app::domain::store::rfc3339;
-use app::domain::{edits, pins, reactions, saved};
+use app::domain::{chats, edits, pins, reactions, saved};
 use app::domain::{AppState, DomainError};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -28,9 +28,13 @@ fn answer(result: Result<(StatusCode, impl serde::Serialize), ApiError>) -> Resp
     }
 }
 
-/// nchat answers 400 for an id that is not one of its ids; Hearth's are numbers.
-fn message_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse().map_err(|_| ApiError::new(400, codes::VALIDATION_ERROR, "Invalid message ID format."))
+/// The message the path names and its chat, for the caller: nchat answers 400 for an id that is
+/// not one of its ids (Hearth's are numbers), and a message of a chat the caller is not in is 404.
+async fn message_and_chat(state: &AppState, caller: &Caller, raw_id: &str) -> Result<(i64, i64), ApiError> {
+    let message_id: i64 =
+        raw_id.parse().map_err(|_| ApiError::new(400, codes::VALIDATION_ERROR, "Invalid message ID format."))?;
+    let chat_id = chats::chat_of_message(state, caller, message_id).await.map_err(ApiError::nchat)?;
+    Ok((message_id, chat_id))
 }
 
 /// The emoji (`?emoji=` first, as nchat reads DELETE's, then the body's `emoji`), and a check
@@ -71,16 +75,21 @@ fn check_own_id(caller: &Caller, body: &Value, refusal: &str) -> Result<(), ApiE
     }
 }
 
-/// The message's chat, for the caller; a `channelId` sent along must be that chat.
-async fn chat_checked(state: &AppState, caller: &Caller, message_id: i64, body: &[u8]) -> Result<i64, ApiError> {
-    let chat_id = reactions::chat_of_message(state, caller, message_id).await.map_err(ApiError::nchat)?;
+/// `message_and_chat`, and a check that a `channelId` sent along is that chat.
+async fn message_and_chat_checked(
+    state: &AppState,
+    caller: &Caller,
+    raw_id: &str,
+    body: &[u8],
+) -> Result<(i64, i64), ApiError> {
+    let (message_id, chat_id) = message_and_chat(state, caller, raw_id).await?;
     if body.is_empty() {
-        return Ok(chat_id);
+        return Ok((message_id, chat_id));
     }
     let body = json_object(body)?;
     check_own_id(caller, &body, "You can only act as yourself.")?;
     let named = match body.get("channelId") {
-        None | Some(Value::Null) => return Ok(chat_id),
+        None | Some(Value::Null) => return Ok((message_id, chat_id)),
         Some(Value::String(id)) => id.clone(),
         Some(Value::Number(id)) => id.to_string(),
         Some(_) => String::new(),
@@ -88,7 +97,7 @@ async fn chat_checked(state: &AppState, caller: &Caller, message_id: i64, body: 
     if named != chat_id.to_string() {
         return Err(ApiError::nchat(DomainError::invalid("channelId", "channelId is not the message's channel.")));
     }
-    Ok(chat_id)
+    Ok((message_id, chat_id))
 }
 
 /// What a write to a message's reactions asks for.
@@ -108,8 +117,7 @@ async fn change(
     emoji: &str,
     change: Change,
 ) -> Result<(bool, Vec<NchatReaction>), ApiError> {
-    let message_id = message_id(raw_id)?;
-    let chat_id = reactions::chat_of_message(state, caller, message_id).await.map_err(ApiError::nchat)?;
+    let (message_id, chat_id) = message_and_chat(state, caller, raw_id).await?;
     let changed = match change {
         Change::Add => {
             reactions::set_reaction(state, caller, chat_id, message_id, emoji, true).await.map(|l| (true, l))
@@ -130,8 +138,7 @@ pub async fn list_reactions(
     caller: Caller,
 ) -> Response {
     let result = async {
-        let message_id = message_id(&id)?;
-        let chat_id = reactions::chat_of_message(&state, &caller, message_id).await.map_err(ApiError::nchat)?;
+        let (message_id, chat_id) = message_and_chat(&state, &caller, &id).await?;
         let list = reactions::reactions_of(&state, &caller, chat_id, message_id).await.map_err(ApiError::nchat)?;
         Ok((StatusCode::OK, MessageReactions { reactions: nchat_reactions(&list, caller.user_id) }))
     };
@@ -191,8 +198,7 @@ async fn pin_status(
     body: &[u8],
     change: Option<bool>,
 ) -> Result<PinStatus, ApiError> {
-    let message_id = message_id(raw_id)?;
-    let chat_id = chat_checked(state, caller, message_id, body).await?;
+    let (message_id, chat_id) = message_and_chat_checked(state, caller, raw_id, body).await?;
     let is_pinned = match change {
         Some(pinned) => pins::set_pinned(state, caller, chat_id, message_id, pinned).await.map_err(ApiError::nchat)?,
         None => pins::is_pinned(state, caller, chat_id, message_id).await.map_err(ApiError::nchat)?,
@@ -233,10 +239,9 @@ pub async fn history(
     RawQuery(query): RawQuery,
 ) -> Response {
     let result = async {
-        let message_id = message_id(&id)?;
         let params = query_params(query);
         let page = HistoryQuery { limit: query_number(&params, "limit")?, offset: query_number(&params, "offset")? };
-        let chat_id = reactions::chat_of_message(&state, &caller, message_id).await.map_err(ApiError::nchat)?;
+        let (message_id, chat_id) = message_and_chat(&state, &caller, &id).await?;
         let (list, total) = edits::history(&state, &caller, chat_id, message_id, page.limit, page.offset)
             .await
             .map_err(ApiError::nchat)?;
@@ -279,8 +284,7 @@ fn query_number(
 /// `GET /api/messages/{id}/save`: `{isSaved, saved?}`.
 pub async fn save_get(State(state): State<AppState>, NchatPath(id): NchatPath<String>, caller: Caller) -> Response {
     let result = async {
-        let message_id = message_id(&id)?;
-        let chat_id = reactions::chat_of_message(&state, &caller, message_id).await.map_err(ApiError::nchat)?;
+        let (message_id, chat_id) = message_and_chat(&state, &caller, &id).await?;
         let status = saved::saved_status(&state, &caller, chat_id, message_id).await.map_err(ApiError::nchat)?;
         let saved = status.map(|s| NchatSaved::new(caller.user_id, s));
         Ok((StatusCode::OK, SaveStatus { is_saved: saved.is_some(), saved }))
@@ -297,8 +301,7 @@ pub async fn save_post(
     body: Bytes,
 ) -> Response {
     let result = async {
-        let message_id = message_id(&id)?;
-        let chat_id = chat_checked(&state, &caller, message_id, &body).await?;
+        let (message_id, chat_id) = message_and_chat_checked(&state, &caller, &id, &body).await?;
         let note = match body.is_empty() {
             true => None,
             false => match json_object(&body)?.get("note") {
@@ -320,8 +323,7 @@ pub async fn save_post(
 /// `DELETE /api/messages/{id}/save`: `{messageId}`; 404 when it was not saved.
 pub async fn save_delete(State(state): State<AppState>, NchatPath(id): NchatPath<String>, caller: Caller) -> Response {
     let result = async {
-        let message_id = message_id(&id)?;
-        let chat_id = reactions::chat_of_message(&state, &caller, message_id).await.map_err(ApiError::nchat)?;
+        let (message_id, chat_id) = message_and_chat(&state, &caller, &id).await?;
         if !saved::unsave(&state, &caller, chat_id, message_id).await.map_err(ApiError::nchat)? {
             return Err(ApiError::new(404, codes::NOT_FOUND, "Saved message not found."));
         }
@@ -339,7 +341,7 @@ pub async fn saved_list(State(state): State<AppState>, caller: Caller, RawQuery(
         let (list, total) = saved::list(&state, &caller, chat_id, limit, offset).await.map_err(ApiError::nchat)?;
         let (limit, offset) = (limit.unwrap_or(50), offset.unwrap_or(0));
         let messages: Vec<NchatSaved> = list.into_iter().map(|s| NchatSaved::new(caller.user_id, s)).collect();
-        let pagination = SavedPagination { total, limit, offset, has_more: offset + (messages.len() as i64) < total };
+        let pagination = Pagination { total, limit, offset, has_more: offset + (messages.len() as i64) < total };
         Ok((StatusCode::OK, SavedList { messages, pagination, stats: SavedStats { total_saved: total } }))
     };
     answer(result.await)

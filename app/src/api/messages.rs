@@ -238,16 +238,6 @@ pub struct SavedQuery {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
-pub struct SavedPagination {
-    pub total: i64,
-    pub limit: i64,
-    pub offset: i64,
-    pub has_more: bool,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
 pub struct SavedStats {
     pub total_saved: i64,
 }
@@ -257,6 +247,6 @@ pub struct SavedStats {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SavedList {
     pub messages: Vec<NchatSaved>,
-    pub pagination: SavedPagination,
+    pub pagination: super::search::Pagination,
     pub stats: SavedStats,
 }

@@ -793,6 +793,20 @@ async fn posting_turn(chat_id: i64) -> tokio::sync::MutexGuard<'static, ()> {
     TURNS[chat_id.rem_euclid(SHARDS as i64) as usize].lock().await
 }
 
+/// The chat a message is in, for routes that name only the message (nchat's
+/// `/api/messages/{id}/…`); strangers to its chat are told it does not exist.
+pub async fn chat_of_message(state: &AppState, caller: &Caller, message_id: i64) -> DomainResult<i64> {
+    let chat_id: Option<i64> = sqlx::query_scalar(
+        "SELECT m.chat_id FROM messages m JOIN chat_members c ON c.chat_id = m.chat_id AND c.user_id = $2 \
+         WHERE m.id = $1 AND m.deleted_at IS NULL",
+    )
+    .bind(message_id)
+    .bind(caller.user_id)
+    .fetch_optional(state.store.pool())
+    .await?;
+    chat_id.ok_or_else(|| DomainError::NotFound("Message not found.".into()))
+}
+
 /// Finds a message the caller may change: in a chat they are in, not deleted.
 pub(crate) async fn changeable_message(
     state: &AppState,

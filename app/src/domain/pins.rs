@@ -83,17 +83,12 @@ pub async fn pinned(state: &AppState, caller: &Caller, chat_id: i64) -> DomainRe
     .await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.message_id).collect();
     let mut by_id = messages_by_ids(state, &ids).await?;
-    let mut pins: Vec<Pin> = rows
-        .into_iter()
-        .filter_map(|row| {
-            let message = by_id.remove(&row.message_id)?;
-            Some(Pin { message, pinned_by: row.pinned_by, pinned_at: row.pinned_at })
-        })
-        .collect();
-    let mut messages: Vec<Message> = pins.iter().map(|p| p.message.clone()).collect();
+    let (rows, mut messages): (Vec<PinRow>, Vec<Message>) =
+        rows.into_iter().filter_map(|row| by_id.remove(&row.message_id).map(|message| (row, message))).unzip();
     complete(state, &mut messages).await?;
-    for (pin, message) in pins.iter_mut().zip(messages) {
-        pin.message = message;
-    }
-    Ok(pins)
+    Ok(rows
+        .into_iter()
+        .zip(messages)
+        .map(|(row, message)| Pin { message, pinned_by: row.pinned_by, pinned_at: row.pinned_at })
+        .collect())
 }
